@@ -1,0 +1,88 @@
+"""Canonical bytes, format v1: the bytes that are signed, hashed and stored, frozen forever.
+
+UTF-8 JSON, object keys sorted, no insignificant whitespace, produced by orjson with
+``OPT_SORT_KEYS``. Values are restricted so that the result is also RFC 8785 (JCS) output and any
+JCS implementation reproduces it byte for byte:
+
+- objects with keys matching ``[a-z][a-z0-9_]*`` (so UTF-16 and code-point key orders agree);
+- strings of valid Unicode (no lone surrogates), stored exactly as given, never normalised;
+- integers within ±(2**53 - 1); ``true``, ``false``, ``null``; arrays;
+- no floating-point numbers at all: amounts travel as decimal strings;
+- nesting at most ``MAX_DEPTH`` deep.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+MAX_DEPTH = 32
+MAX_SAFE_INTEGER = 2**53 - 1
+_KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+class CanonicalError(ValueError):
+    """A value outside the canonical domain, or bytes that are not canonical."""
+
+
+def _check(value: Any, path: str, depth: int) -> None:
+    if depth > MAX_DEPTH:
+        raise CanonicalError(f"{path}: nested deeper than {MAX_DEPTH} levels")
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return
+    if isinstance(value, int):
+        if abs(value) > MAX_SAFE_INTEGER:
+            raise CanonicalError(f"{path}: integer {value} outside ±(2**53-1)")
+        return
+    if isinstance(value, float):
+        raise CanonicalError(f"{path}: floating-point number {value!r}; use a decimal string")
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check(item, f"{path}[{i}]", depth + 1)
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or not _KEY.match(key):
+                raise CanonicalError(f"{path}: key {key!r} does not match [a-z][a-z0-9_]*")
+            _check(item, f"{path}.{key}", depth + 1)
+        return
+    raise CanonicalError(f"{path}: {type(value).__name__} is not a JSON value")
+
+
+def encode(value: Any) -> bytes:
+    """Canonical bytes of ``value``. Raises ``CanonicalError`` outside the canonical domain."""
+    _check(value, "$", 0)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError as e:  # lone surrogates
+        raise CanonicalError(f"$: {e}") from e
+
+
+def decode(data: bytes) -> Any:
+    """Parse ``data`` and return its value, requiring that it is exactly canonical.
+
+    Raises ``CanonicalError`` when the bytes are not JSON, hold a value outside the domain, or
+    differ from the canonical encoding of what they hold (whitespace, key order, duplicate keys,
+    escapes, number spelling).
+    """
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise CanonicalError(f"not JSON: {e}") from e
+    again = encode(value)
+    if again != data:
+        raise CanonicalError(_first_difference(data, again))
+    return value
+
+
+def _first_difference(got: bytes, canonical: bytes) -> str:
+    at = next(
+        (i for i, (a, b) in enumerate(zip(got, canonical, strict=False)) if a != b),
+        min(len(got), len(canonical)),
+    )
+    return (
+        f"not in canonical form from byte {at} "
+        f"(got {got[at : at + 16]!r}, expected {canonical[at : at + 16]!r})"
+    )

@@ -1,0 +1,336 @@
+"""The ``ledger`` command: parses, calls the library, prints, picks the exit code.
+
+Data goes to stdout (``--json``: one JSON document, or JSON Lines for ``log``), status and errors
+to stderr. Every library error becomes one line ``error: …`` and its exit code, here and only here:
+0 ok, 1 integrity failure, 2 usage or bad input (nothing written), 3 store or environment failure.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from typer.exceptions import TyperException
+
+from ledger import keys, values
+from ledger.catalogue import ROLES
+from ledger.errors import InputError, KeyFileError, LedgerError
+from ledger.ledger import Draft, Ledger
+from ledger.verify import verify_ledger
+
+PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
+
+app = typer.Typer(
+    name="ledger",
+    help="coop-ledger: the signed, append-only audit ledger of a social-enterprise cooperative.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+key_app = typer.Typer(help="Create signing keys.", no_args_is_help=True)
+signer_app = typer.Typer(
+    help="Enrol, revoke and list the keys allowed to sign.", no_args_is_help=True
+)
+record_app = typer.Typer(help="Record signed events.", no_args_is_help=True)
+app.add_typer(key_app, name="key")
+app.add_typer(signer_app, name="signer")
+app.add_typer(record_app, name="record")
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    target: str
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    ledger: Annotated[
+        str,
+        typer.Option(
+            "--ledger",
+            envvar="LEDGER_URL",
+            metavar="TARGET",
+            help="The ledger store: a SQLite file path (created by init).",
+        ),
+    ] = "ledger.db",
+) -> None:
+    ctx.obj = Options(target=ledger)
+
+
+def _target(ctx: typer.Context) -> str:
+    options: Options = ctx.obj
+    return options.target
+
+
+def _echo_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value).decode() + "\n")
+
+
+def _passphrase(path: Path) -> bytes:
+    """The passphrase of a key file: ``LEDGER_PASSPHRASE`` when set, else a hidden prompt."""
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV].encode()
+    if not sys.stdin.isatty():
+        raise KeyFileError(
+            "passphrase", f"{path} is encrypted: set {PASSPHRASE_ENV} or use a terminal"
+        )
+    return getpass.getpass(f"Passphrase for {path}: ").encode()
+
+
+def _new_passphrase() -> bytes:
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV].encode()
+    if not sys.stdin.isatty():
+        raise InputError("passphrase", f"set {PASSPHRASE_ENV}, use a terminal, or --no-passphrase")
+    first = getpass.getpass("New passphrase: ")
+    if first != getpass.getpass("Repeat passphrase: "):
+        raise InputError("passphrase", "the two passphrases differ")
+    return first.encode()
+
+
+KeyOption = Annotated[
+    Path, typer.Option("--key", help="Your private key file (see: ledger key new).")
+]
+
+
+def _signing_key(path: Path) -> keys.SigningKey:
+    return keys.load_signing_key(path, _passphrase)
+
+
+def _open(ctx: typer.Context, *, read_only: bool = False) -> Ledger:
+    return Ledger.open(_target(ctx), read_only=read_only)
+
+
+# --- keys -------------------------------------------------------------------------------------
+
+
+@key_app.command("new")
+def key_new(
+    out: Annotated[
+        Path, typer.Option("--out", help="Where to write the private key; PATH.pub beside it.")
+    ],
+    name: Annotated[str, typer.Option("--name", help="Whose key it is, e.g. 'Marie Dupont'.")] = "",
+    no_passphrase: Annotated[
+        bool, typer.Option("--no-passphrase", help="Store the key unencrypted (tests, demos).")
+    ] = False,
+) -> None:
+    """Create an Ed25519 key pair: PATH (mode 0600, encrypted) and PATH.pub. Prints the key id."""
+    key = keys.generate(name or out.stem)
+    public = keys.write_key_files(key, out, None if no_passphrase else _new_passphrase())
+    typer.echo(public.key_id)
+
+
+# --- ledger lifecycle -------------------------------------------------------------------------
+
+
+@app.command()
+def init(
+    ctx: typer.Context,
+    enterprise: Annotated[str, typer.Option("--enterprise", help="The enterprise's name.")],
+    number: Annotated[
+        str, typer.Option("--number", help="Its enterprise number (BCE/KBO), e.g. 0123.456.749.")
+    ],
+    key: KeyOption,
+) -> None:
+    """Open a new ledger; the key signs the genesis event and becomes admin and secretary."""
+    number = values.enterprise_number("--number", number)
+    if not enterprise.strip():
+        raise InputError("--enterprise", "the enterprise name is empty")
+    ledger = Ledger.create(
+        _target(ctx), enterprise=enterprise, number=number, key=_signing_key(key)
+    )
+    typer.echo(f"opened ledger {ledger.id} for {enterprise} ({number}) in {_target(ctx)}", err=True)
+    typer.echo(str(ledger.id))
+
+
+# --- signers ----------------------------------------------------------------------------------
+
+
+@signer_app.command("add")
+def signer_add(
+    ctx: typer.Context,
+    pub: Annotated[Path, typer.Option("--pub", help="The public key file to enrol (PATH.pub).")],
+    name: Annotated[str, typer.Option("--name", help="Whose key it is.")],
+    role: Annotated[
+        list[str],
+        typer.Option("--role", help=f"A role to grant (repeatable): {', '.join(ROLES)}."),
+    ],
+    key: KeyOption,
+) -> None:
+    """Enrol a key with its roles (needs an admin key)."""
+    for r in role:
+        if r not in ROLES:
+            raise InputError("--role", f"{r!r} is not a role; expected one of {', '.join(ROLES)}")
+    public = keys.load_public_key(pub)
+    payload = {
+        "key_id": public.key_id,
+        "public_key": public.b64,
+        "name": name,
+        "roles": sorted(set(role), key=ROLES.index),
+    }
+    ledger = _open(ctx)
+    [entry] = ledger.append(_signing_key(key), [Draft("SignerEnrolled", payload)])
+    typer.echo(f"enrolled {public.key_id} ({name}) at event {entry.envelope.seq}", err=True)
+
+
+@signer_app.command("revoke")
+def signer_revoke(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key id to revoke (see: ledger signer list).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+    key: KeyOption,
+) -> None:
+    """Revoke a key (needs an admin key): events it signs afterwards fail verification."""
+    if not reason.strip():
+        raise InputError("--reason", "give a reason for the record")
+    ledger = _open(ctx)
+    payload = {"key_id": key_id, "reason": reason}
+    [entry] = ledger.append(_signing_key(key), [Draft("SignerRevoked", payload)])
+    typer.echo(f"revoked {key_id} at event {entry.envelope.seq}", err=True)
+
+
+@signer_app.command("list")
+def signer_list(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """List enrolled keys, their roles and revocations."""
+    signers = _open(ctx, read_only=True).registry().signers.values()
+    rows: list[dict[str, Any]] = [
+        {
+            "key_id": s.key_id,
+            "name": s.name,
+            "roles": sorted(s.roles, key=ROLES.index),
+            "enrolled_seq": s.enrolled_seq,
+            "revoked_seq": s.revoked_seq,
+            "revoked_reason": s.revoked_reason,
+        }
+        for s in signers
+    ]
+    if as_json:
+        _echo_json(rows)
+        return
+    for r in rows:
+        status = f"revoked at {r['revoked_seq']}" if r["revoked_seq"] else "active"
+        typer.echo(f"{r['key_id']}  {','.join(r['roles']):<24} {status:<16} {r['name']}")
+
+
+# --- records ----------------------------------------------------------------------------------
+
+
+@record_app.command("metric")
+def record_metric(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="The financial year the figure is about.")],
+    name: Annotated[str, typer.Option("--name", help="Machine name of the figure, e.g. turnover.")],
+    value: Annotated[str, typer.Option("--value", help="A decimal with '.', e.g. 219949 or 0.06.")],
+    unit: Annotated[str, typer.Option("--unit", help="The unit, e.g. EUR, members, sessions.")],
+    key: KeyOption,
+    qualifier: Annotated[
+        str,
+        typer.Option("--qualifier", help="'=' exactly, '>' more than, '<' less than, '~' about."),
+    ] = "=",
+    effective: Annotated[
+        str | None,
+        typer.Option("--effective", help="Effective date YYYY-MM-DD (default: 31 Dec of --year)."),
+    ] = None,
+) -> None:
+    """Record a figure for a year (MetricSubmitted)."""
+    if qualifier not in ("=", ">", "<", "~"):
+        raise InputError("--qualifier", f"{qualifier!r}; expected one of = > < ~")
+    payload = {
+        "year": values.year("--year", year),
+        "name": name,
+        "value": values.decimal("--value", value),
+        "unit": unit,
+        "qualifier": qualifier,
+    }
+    when = values.iso_date("--effective", effective) if effective else f"{year}-12-31"
+    ledger = _open(ctx)
+    [entry] = ledger.append(_signing_key(key), [Draft("MetricSubmitted", payload, when)])
+    typer.echo(f"recorded {name} for {year} at event {entry.envelope.seq}", err=True)
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+@app.command()
+def log(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one event a line.")] = False,
+) -> None:
+    """List the events, one a line: seq, type, effective date, recorded-at, signer, payload."""
+    for entry in _open(ctx, read_only=True).entries():
+        env = entry.envelope
+        if as_json:
+            _echo_json(
+                {
+                    "seq": env.seq,
+                    "type": env.type,
+                    "effective": env.effective,
+                    "recorded_at": env.recorded_at,
+                    "signer": env.signer,
+                    "payload": env.payload,
+                    "id": entry.id,
+                }
+            )
+        else:
+            payload = orjson.dumps(env.payload, option=orjson.OPT_SORT_KEYS).decode()
+            typer.echo(
+                f"{env.seq:>6}  {env.type:<18} {env.effective}  {env.recorded_at}  "
+                f"{env.signer[:12]}  {payload}"
+            )
+
+
+@app.command()
+def verify(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Check every signature, role, link of the hash chain, sequence number and canonical form.
+
+    Exit 0 when intact, 1 at the first integrity failure (named), 2 for bad usage.
+    """
+    ledger = _open(ctx, read_only=True)
+    result = verify_ledger(ledger.store, ledger.id)
+    if as_json:
+        _echo_json(result.to_json())
+    elif result.ok:
+        typer.echo(f"ok: {result.events} events verified; head {result.head}")
+    else:
+        first = result.failures[0]
+        more = len(result.failures) - 1
+        tail = f" (and {more} more failure{'s' * (more > 1)})" if more else ""
+        typer.echo(f"FAILED: event {first.seq}: {first.reason}: {first.detail}{tail}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (the console script exits with it)."""
+    try:
+        code = app(argv, prog_name="ledger", standalone_mode=False)
+    except TyperException as e:
+        typer.echo(f"error: {e.format_message()}", err=True)
+        code = e.exit_code
+    except LedgerError as e:
+        typer.echo(f"error: {e}", err=True)
+        code = e.exit_code
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        code = 130
+    except OSError as e:
+        typer.echo(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        code = 3
+    return int(code or 0)
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The event envelope, its canonical bytes, its id and its signature (format v1, frozen).
+
+An entry, as stored and as hashed into the Merkle tree, is the canonical JSON object::
+
+    {"effective": "2025-12-31", "ledger": "<uuid>", "payload": {...}, "prev": "<64 hex>",
+     "recorded_at": "2026-03-02T09:15:00.000000Z", "schema": 1, "seq": 7,
+     "sig": "<base64 of 64 bytes>", "signer": "<32 hex>", "type": "MetricSubmitted", "v": 1}
+
+The *envelope* is that object without ``sig``; its canonical bytes are what is signed, with the
+context prefix ``coop-ledger/event/v1\\n`` so that no other signed message of the project (a
+checkpoint note, a cosignature) can ever be taken for an event. The *event id* is SHA-256 of the
+envelope bytes; ``prev`` is the previous event's id (64 zeros for the genesis event). Chaining the
+envelope rather than the whole entry lets a batch be signed on every core at once, while the
+signature itself is still covered by the Merkle tree, whose leaves are whole entries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from ledger import canonical
+from ledger.values import is_instant
+
+FORMAT_VERSION = 1
+SIGNING_CONTEXT = b"coop-ledger/event/v1\n"
+GENESIS_PREV = "0" * 64
+
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}\Z")
+_HEX64 = re.compile(r"[0-9a-f]{64}\Z")
+_KEY_ID = re.compile(r"[0-9a-f]{32}\Z")
+_TYPE = re.compile(r"[A-Z][A-Za-z0-9]{0,63}\Z")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_FIELDS = frozenset(
+    {
+        "v",
+        "ledger",
+        "seq",
+        "prev",
+        "type",
+        "schema",
+        "effective",
+        "recorded_at",
+        "signer",
+        "payload",
+    }
+)
+
+
+class EntryError(ValueError):
+    """Stored bytes that are not a well-formed v1 entry; ``reason`` is a stable short code."""
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """Everything an event says, except its signature."""
+
+    ledger: str
+    seq: int
+    prev: str
+    type: str
+    schema: int
+    effective: str
+    recorded_at: str
+    signer: str
+    payload: dict[str, Any]
+
+    def to_bytes(self) -> bytes:
+        return canonical.encode({"v": FORMAT_VERSION, **asdict(self)})
+
+    def signing_input(self) -> bytes:
+        return SIGNING_CONTEXT + self.to_bytes()
+
+
+def event_id(envelope_bytes: bytes) -> str:
+    """The id of an event: SHA-256 of its envelope bytes, hex."""
+    return hashlib.sha256(envelope_bytes).hexdigest()
+
+
+def entry_bytes(envelope: Envelope, signature: bytes) -> bytes:
+    """The stored entry: the envelope plus its base64 signature, canonical."""
+    obj = {"v": FORMAT_VERSION, **asdict(envelope), "sig": base64.b64encode(signature).decode()}
+    return canonical.encode(obj)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """A parsed, well-formed entry. Says nothing yet about the truth of its signature."""
+
+    envelope: Envelope
+    envelope_bytes: bytes
+    signature: bytes
+
+    @property
+    def id(self) -> str:
+        return event_id(self.envelope_bytes)
+
+
+def parse_entry(data: bytes) -> Entry:
+    """Parse stored entry bytes, requiring canonical form and every field well-typed.
+
+    Raises ``EntryError`` with reason ``not-canonical`` or ``malformed``.
+    """
+    try:
+        obj = canonical.decode(data)
+    except canonical.CanonicalError as e:
+        raise EntryError("not-canonical", str(e)) from e
+    if not isinstance(obj, dict):
+        raise EntryError("malformed", "entry is not a JSON object")
+    sig_text = obj.pop("sig", None)
+    if set(obj) != _FIELDS:
+        missing = sorted(_FIELDS - set(obj)) + (["sig"] if sig_text is None else [])
+        extra = sorted(set(obj) - _FIELDS)
+        raise EntryError("malformed", f"fields missing {missing}, unexpected {extra}")
+    if obj["v"] != FORMAT_VERSION:
+        raise EntryError("malformed", f"format version {obj['v']!r}, expected {FORMAT_VERSION}")
+    _expect(obj, "ledger", str, _UUID)
+    _expect(obj, "prev", str, _HEX64)
+    _expect(obj, "type", str, _TYPE)
+    _expect(obj, "effective", str, _DATE)
+    _expect(obj, "signer", str, _KEY_ID)
+    for name in ("seq", "schema"):
+        value = obj[name]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise EntryError("malformed", f"{name} {value!r} is not a positive integer")
+    if not isinstance(obj["recorded_at"], str) or not is_instant(obj["recorded_at"]):
+        raise EntryError("malformed", f"recorded_at {obj['recorded_at']!r} is not a UTC instant")
+    if not isinstance(obj["payload"], dict):
+        raise EntryError("malformed", "payload is not an object")
+    signature = _signature(sig_text)
+    del obj["v"]
+    envelope = Envelope(**obj)
+    return Entry(envelope=envelope, envelope_bytes=envelope.to_bytes(), signature=signature)
+
+
+def _expect(obj: dict[str, Any], name: str, kind: type, pattern: re.Pattern[str]) -> None:
+    value = obj[name]
+    if not isinstance(value, kind) or not pattern.match(value):
+        raise EntryError("malformed", f"{name} {value!r} does not match {pattern.pattern}")
+
+
+def _signature(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise EntryError("malformed", "sig is missing or not a string")
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except binascii.Error as e:
+        raise EntryError("malformed", f"sig is not base64: {e}") from e
+    if len(raw) != 64 or base64.b64encode(raw).decode() != text:
+        raise EntryError("malformed", "sig is not the canonical base64 of 64 bytes")
+    return raw

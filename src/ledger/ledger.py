@@ -1,0 +1,189 @@
+"""A ledger: one enterprise's signed event stream in a store, and the one way to append to it.
+
+Appending validates each payload against its schema, checks that the key may sign the type at
+that point, builds the envelopes on the current head, signs them and inserts them in one
+transaction. When another writer took the head first, it re-reads, re-signs and retries.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from ledger import catalogue
+from ledger.envelope import (
+    GENESIS_PREV,
+    SIGNING_CONTEXT,
+    Entry,
+    EntryError,
+    Envelope,
+    entry_bytes,
+    event_id,
+    parse_entry,
+)
+from ledger.errors import InputError, IntegrityError, LedgerStateError, StoreError
+from ledger.keys import SigningKey, check_public_key
+from ledger.signers import REGISTRY_TYPES, Registry
+from ledger.store import Conflict, Row, Store, open_store
+from ledger.values import format_instant
+
+Clock = Callable[[], datetime]
+MAX_ATTEMPTS = 50
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """An event to record: its type, payload and effective date (default: the recording day)."""
+
+    type: str
+    payload: dict[str, Any]
+    effective: str | None = None
+
+
+@dataclass(slots=True)
+class Ledger:
+    """One ledger in an open store. Use ``Ledger.open`` or ``Ledger.create``."""
+
+    store: Store
+    id: UUID
+    clock: Clock = field(default=utc_now)
+
+    @classmethod
+    def open(cls, target: str, *, read_only: bool = False, clock: Clock = utc_now) -> Ledger:
+        store = open_store(target, read_only=read_only)
+        ids = store.ledgers()
+        if not ids:
+            store.close()
+            raise LedgerStateError(f"no ledger in {target}; create one with: ledger init")
+        if len(ids) > 1:
+            store.close()
+            raise LedgerStateError(f"{target} holds {len(ids)} ledgers; this version reads one")
+        return cls(store=store, id=ids[0], clock=clock)
+
+    @classmethod
+    def create(
+        cls, target: str, *, enterprise: str, number: str, key: SigningKey, clock: Clock = utc_now
+    ) -> Ledger:
+        """Open a new ledger whose genesis event enrols ``key`` as admin and secretary."""
+        public = key.public
+        check_public_key("--key", public.raw)
+        payload = {
+            "enterprise": enterprise,
+            "number": number,
+            "founder": {
+                "key_id": public.key_id,
+                "public_key": public.b64,
+                "name": public.name or enterprise,
+                "roles": ["admin", "secretary"],
+            },
+        }
+        catalogue.validate("LedgerOpened", 1, payload)
+        store = open_store(target, create=True)
+        if store.ledgers():
+            store.close()
+            raise LedgerStateError(f"{target} holds a ledger already; init refuses to add one")
+        ledger = cls(store=store, id=uuid.uuid4(), clock=clock)
+        ledger.append(key, [Draft("LedgerOpened", payload)])
+        return ledger
+
+    def close(self) -> None:
+        self.store.close()
+
+    def registry(self) -> Registry:
+        """The signers as the stored signer events leave them (trusted as stored: ``verify``
+        is what proves them)."""
+        registry = Registry()
+        for row in self.store.read_topics(self.id, sorted(REGISTRY_TYPES)):
+            registry.apply(_parse(row).envelope)
+        return registry
+
+    def head(self) -> Entry | None:
+        last = self.store.last(self.id)
+        return _parse(last) if last else None
+
+    def entries(self, after: int = 0) -> Iterator[Entry]:
+        """Every event after ``after``, parsed, in order. Raises ``IntegrityError`` on a
+        malformed entry (``verify`` explains more)."""
+        for row in self.store.read(self.id, after=after):
+            yield _parse(row)
+
+    def append(self, key: SigningKey, drafts: Sequence[Draft]) -> list[Entry]:
+        """Sign ``drafts`` with ``key`` and append them, all or nothing.
+
+        Raises ``InputError`` for a payload or a signer that does not fit (nothing written),
+        ``StoreError`` when the store fails or other writers keep winning.
+        """
+        for draft in drafts:
+            version = catalogue.CURRENT_SCHEMA.get(draft.type)
+            if version is None:
+                raise InputError("type", f"unknown event type {draft.type}")
+            catalogue.validate(draft.type, version, draft.payload)
+        signer = key.public.key_id
+        for attempt in range(MAX_ATTEMPTS):
+            entries = [
+                Entry(env, data, key.sign(SIGNING_CONTEXT + data))
+                for env, data in self._envelopes(signer, drafts)
+            ]
+            rows = [
+                Row(
+                    seq=e.envelope.seq,
+                    topic=e.envelope.type,
+                    entry=entry_bytes(e.envelope, e.signature),
+                )
+                for e in entries
+            ]
+            try:
+                self.store.append(self.id, rows)
+            except Conflict:
+                time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
+                continue
+            return entries
+        raise StoreError(f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the head busy")
+
+    def _envelopes(self, signer: str, drafts: Sequence[Draft]) -> list[tuple[Envelope, bytes]]:
+        head = self.head()
+        registry = self.registry() if head else Registry()
+        now = format_instant(self.clock())
+        # recorded_at never goes backwards, so "as known at T" is always a prefix of the ledger.
+        recorded_at = max(now, head.envelope.recorded_at) if head else now
+        seq = head.envelope.seq + 1 if head else 1
+        prev = head.id if head else GENESIS_PREV
+        envelopes = []
+        for draft in drafts:
+            env = Envelope(
+                ledger=str(self.id),
+                seq=seq,
+                prev=prev,
+                type=draft.type,
+                schema=catalogue.CURRENT_SCHEMA[draft.type],
+                effective=draft.effective or recorded_at[:10],
+                recorded_at=recorded_at,
+                signer=signer,
+                payload=draft.payload,
+            )
+            refusal = registry.check(env)
+            if refusal is not None:
+                raise InputError("--key", f"{refusal.reason}: {refusal.detail}")
+            registry.apply(env)
+            data = env.to_bytes()
+            envelopes.append((env, data))
+            prev = event_id(data)
+            seq += 1
+        return envelopes
+
+
+def _parse(row: Row) -> Entry:
+    try:
+        return parse_entry(row.entry)
+    except EntryError as e:
+        raise IntegrityError(row.seq, e.reason, e.detail) from e

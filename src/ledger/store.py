@@ -1,0 +1,163 @@
+"""The store: ledgers as eventsourcing streams, one stream per enterprise ledger.
+
+Each event is an eventsourcing ``StoredEvent`` whose originator id is the ledger id, whose
+originator version is the sequence number, whose topic is the event type and whose state is the
+entry's canonical bytes, untouched. The unique (originator id, version) key is the lock between
+concurrent writers: the loser gets ``Conflict`` and must re-read, re-sign and retry.
+
+Append-only is also enforced by the database: triggers refuse UPDATE and DELETE on the events
+table (an attacker with file access can drop them; verification, not the triggers, is the proof).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import quote
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError as RecordConflict
+from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+
+from ledger.errors import LedgerStateError, StoreError
+
+EVENTS_TABLE = "stored_events"
+LOCK_TIMEOUT_SECONDS = 30
+PAGE = 2000
+T = TypeVar("T")
+
+_TRIGGERS = [
+    f"CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_TABLE} "
+    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: events are append-only'); END",
+    f"CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_delete BEFORE DELETE ON {EVENTS_TABLE} "
+    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: events are append-only'); END",
+]
+
+
+class Conflict(Exception):
+    """Another writer took the sequence number first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One stored event as the database holds it."""
+
+    seq: int
+    topic: str
+    entry: bytes
+
+
+class Store:
+    """A SQLite file holding one or more ledgers. Use ``open_store``."""
+
+    def __init__(self, path: Path, *, read_only: bool) -> None:
+        self.path = path
+        self.target = str(path)
+        mode = "ro" if read_only else "rwc"
+        uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
+        try:
+            self._datastore = SQLiteDatastore(uri, lock_timeout=LOCK_TIMEOUT_SECONDS)
+            self._recorder = SQLiteApplicationRecorder(self._datastore, EVENTS_TABLE)
+            if not read_only:
+                self._create_schema()
+        except PersistenceError as e:
+            raise StoreError(f"cannot open {path}: {e}") from e
+
+    def _create_schema(self) -> None:
+        with self._datastore.transaction(commit=True) as c:
+            for statement in self._recorder.create_table_statements + _TRIGGERS:
+                c.execute(statement)
+
+    def ledgers(self) -> list[UUID]:
+        """The ledgers in this store, oldest first."""
+        rows = self._query(
+            f"SELECT originator_id FROM {EVENTS_TABLE} WHERE originator_version = 1 ORDER BY rowid"
+        )
+        return [UUID(r[0]) for r in rows]
+
+    def last(self, ledger: UUID) -> Row | None:
+        """The newest event of ``ledger``."""
+        events = self._call(lambda: self._recorder.select_events(ledger, desc=True, limit=1))
+        return _row(events[0]) if events else None
+
+    def read(self, ledger: UUID, after: int = 0, upto: int | None = None) -> Iterator[Row]:
+        """The events of ``ledger`` with ``after < seq <= upto``, in order, a page at a time."""
+        while True:
+            page = self._call(
+                lambda gt=after: self._recorder.select_events(ledger, gt=gt, lte=upto, limit=PAGE)
+            )
+            yield from map(_row, page)
+            if len(page) < PAGE:
+                return
+            after = page[-1].originator_version
+
+    def read_topics(self, ledger: UUID, topics: Sequence[str]) -> list[Row]:
+        """The events of ``ledger`` whose stored type is one of ``topics``, in order."""
+        marks = ",".join("?" * len(topics))
+        rows = self._query(
+            f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} "
+            f"WHERE originator_id = ? AND topic IN ({marks}) ORDER BY originator_version",
+            (ledger.hex, *topics),
+        )
+        return [Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in rows]
+
+    def append(self, ledger: UUID, rows: Sequence[Row]) -> None:
+        """Insert ``rows`` in one transaction: all or nothing.
+
+        Raises ``Conflict`` when a sequence number is taken, ``StoreError`` on any other failure.
+        """
+        events = [
+            StoredEvent(
+                originator_id=ledger, originator_version=r.seq, topic=r.topic, state=r.entry
+            )
+            for r in rows
+        ]
+        try:
+            self._recorder.insert_events(events)
+        except RecordConflict as e:
+            raise Conflict(str(e)) from e
+        except PersistenceError as e:
+            raise StoreError(f"cannot write to {self.target}: {e}") from e
+
+    def _call(self, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except PersistenceError as e:
+            raise StoreError(f"cannot read {self.target}: {e}") from e
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        def run() -> list[tuple[Any, ...]]:
+            with self._datastore.transaction(commit=False) as c:
+                c.execute(sql, params)
+                return [tuple(r) for r in c.fetchall()]
+
+        try:
+            return self._call(run)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot read {self.target}: {e}") from e
+
+    def close(self) -> None:
+        self._datastore.close()
+
+
+def _row(event: StoredEvent) -> Row:
+    return Row(seq=event.originator_version, topic=event.topic, entry=bytes(event.state))
+
+
+def open_store(target: str, *, create: bool = False, read_only: bool = False) -> Store:
+    """Open the store named by ``--ledger``: a SQLite file path.
+
+    Without ``create``, a missing file is an input error (no ledger there yet), never a new file.
+    """
+    if target.startswith(("postgresql://", "postgres://")):
+        raise StoreError("PostgreSQL targets are not supported yet; use a SQLite file path")
+    path = Path(target)
+    if not create and not path.is_file():
+        raise LedgerStateError(f"no ledger at {path}; create one with: ledger init")
+    if create and path.parent and not path.parent.is_dir():
+        raise LedgerStateError(f"folder {path.parent} does not exist")
+    return Store(path, read_only=read_only)
