@@ -27,33 +27,55 @@ class CanonicalError(ValueError):
     """A value outside the canonical domain, or bytes that are not canonical."""
 
 
-def _check(value: Any, path: str, depth: int) -> None:
-    if depth > MAX_DEPTH:
-        raise CanonicalError(f"{path}: nested deeper than {MAX_DEPTH} levels")
-    if isinstance(value, bool) or value is None or isinstance(value, str):
+Path = tuple[object, ...]  # the way from the root to a value, spelled out only in errors
+
+
+def _where(path: Path) -> str:
+    return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
+
+
+def _check(value: Any, path: Path) -> None:
+    # On the hot path of every append and audit: dispatch on the exact type, remember keys
+    # already found good, and spell a path out only when raising.
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
         return
-    if isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
-            raise CanonicalError(f"{path}: integer {value} outside ±(2**53-1)")
+    if kind is int:
+        if not -MAX_SAFE_INTEGER <= value <= MAX_SAFE_INTEGER:
+            raise CanonicalError(f"{_where(path)}: integer {value} outside ±(2**53-1)")
+        return
+    if len(path) >= MAX_DEPTH and kind in (dict, list):
+        raise CanonicalError(f"{_where(path)}: nested deeper than {MAX_DEPTH} levels")
+    if kind is dict:
+        for key, item in value.items():
+            if key not in _good_keys:
+                if not isinstance(key, str) or not _KEY.match(key):
+                    raise CanonicalError(
+                        f"{_where(path)}: key {key!r} does not match [a-z][a-z0-9_]*"
+                    )
+                if len(_good_keys) < 10_000:
+                    _good_keys.add(key)
+            if type(item) is not str:
+                _check(item, (*path, key))
+        return
+    if kind is list:
+        for i, item in enumerate(value):
+            if type(item) is not str:
+                _check(item, (*path, i))
         return
     if isinstance(value, float):
-        raise CanonicalError(f"{path}: floating-point number {value!r}; use a decimal string")
-    if isinstance(value, list):
-        for i, item in enumerate(value):
-            _check(item, f"{path}[{i}]", depth + 1)
-        return
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str) or not _KEY.match(key):
-                raise CanonicalError(f"{path}: key {key!r} does not match [a-z][a-z0-9_]*")
-            _check(item, f"{path}.{key}", depth + 1)
-        return
-    raise CanonicalError(f"{path}: {type(value).__name__} is not a JSON value")
+        raise CanonicalError(
+            f"{_where(path)}: floating-point number {value!r}; use a decimal string"
+        )
+    raise CanonicalError(f"{_where(path)}: {kind.__name__} is not a JSON value")
+
+
+_good_keys: set[str] = set()
 
 
 def encode(value: Any) -> bytes:
     """Canonical bytes of ``value``. Raises ``CanonicalError`` outside the canonical domain."""
-    _check(value, "$", 0)
+    _check(value, ())
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as e:  # lone surrogates

@@ -130,15 +130,17 @@ class Ledger:
             catalogue.validate(draft.type, version, draft.payload)
         signer = key.public.key_id
         for attempt in range(MAX_ATTEMPTS):
+            envelopes = self._envelopes(signer, drafts)
+            signatures = key.sign_many([SIGNING_CONTEXT + data for _, data in envelopes])
             entries = [
-                Entry(env, data, key.sign(SIGNING_CONTEXT + data))
-                for env, data in self._envelopes(signer, drafts)
+                Entry(env, data, sig)
+                for (env, data), sig in zip(envelopes, signatures, strict=True)
             ]
             rows = [
                 Row(
                     seq=e.envelope.seq,
                     topic=e.envelope.type,
-                    entry=entry_bytes(e.envelope, e.signature),
+                    entry=entry_bytes(e.envelope, e.signature, e.envelope_bytes),
                 )
                 for e in entries
             ]

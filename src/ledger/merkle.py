@@ -156,8 +156,8 @@ def _consistency_subproof(
 ) -> list[bytes]:
     """SUBPROOF(old_size, D[start:end], complete) (RFC 9162 §2.1.4.1), ``0 < old_size``.
 
-    ``complete`` is the RFC's ``b``: true while the old tree is still the left edge of the
-    range considered, in which case the verifier already knows that subtree's root.
+    ``complete`` is the RFC's ``b``: true while the range starts at leaf 0, so that its old
+    part is the whole old tree, whose root the verifier already has.
     """
     n = end - start
     if old_size == n:
@@ -238,8 +238,8 @@ def _check_match(reason: str, what: str, computed: bytes, supplied: bytes) -> No
 
 def _inclusion_proof_size(index: int, size: int) -> int:
     # The path to `index` shares its top with the path to the last leaf: below the point
-    # where they diverge every level has a sibling (`inner`); above it, only the levels
-    # where the path turns right do (`border`). Same count as the RFC loop consumes.
+    # where they diverge every level has a sibling (`inner`); above it, on the right border,
+    # only levels where the node is a right child do (`border`). The RFC loop consumes as many.
     inner = (index ^ (size - 1)).bit_length()
     return inner + (index >> inner).bit_count()
 

@@ -74,6 +74,7 @@ __all__ = [
     "add_signature",
     "cosign",
     "cosignature_message",
+    "cosignature_timestamp",
     "note_key_id",
     "open_checkpoint",
     "parse_checkpoint",
@@ -364,9 +365,14 @@ def _split_key_string(s: str, parts: int) -> list[str] | None:
 def _decode_key_material(
     name: str, hex_id: str, b64: str, what: str, secret: bool = False
 ) -> tuple[bytes, int, bytes]:
-    _check_name(name, "malformed-key")
+    # For signer keys (secret=True) no field value is echoed: a mangled string could shift
+    # secret key material into any field.
+    problem = _name_problem(name)
+    if problem is not None:
+        raise NoteError("malformed-key", f"{what} key name is invalid" if secret else problem)
     if _HEX8.fullmatch(hex_id) is None:
-        raise NoteError("malformed-key", f"{what} key id must be 8 hex digits, got {hex_id!r}")
+        shown = "" if secret else f", got {hex_id!r}"
+        raise NoteError("malformed-key", f"{what} key id must be 8 hex digits{shown}")
     material = _b64decode(b64)
     if material is None:
         shown = "" if secret else f" {b64!r}"
@@ -482,7 +488,15 @@ def parse_signer_key(s: str) -> SignerKey:
     key_id, alg, seed = _decode_key_material(
         fields[2], fields[3], fields[4], what="signer", secret=True
     )
-    return SignerKey(fields[2], key_id, seed, KeyKind.from_alg(alg))
+    kind = KeyKind.from_alg(alg)
+    public = _raw_public_key(Ed25519PrivateKey.from_private_bytes(seed).public_key())
+    derived = note_key_id(fields[2], public, alg)
+    if key_id != derived:
+        raise NoteError(
+            "key-id-mismatch",
+            f"signer key id does not match the key derived from its seed ({derived.hex()})",
+        )
+    return SignerKey(fields[2], key_id, seed, kind)
 
 
 # --- checkpoints --------------------------------------------------------------------------------
@@ -743,6 +757,28 @@ def cosignature_message(text: bytes, timestamp: int) -> bytes:
     return COSIGNATURE_HEADER + b"time %d\n" % timestamp + text
 
 
+def cosignature_timestamp(signature: Signature) -> int:
+    """Read the timestamp of a cosignature/v1 line **without verifying it**.
+
+    For display and diagnostics only; use :func:`verify_note` to trust it. Raises
+    :class:`NoteError` ``bad-signature`` if the payload is not 72 bytes
+    (timestamp and Ed25519 signature) and ``bad-timestamp`` above 2^63-1.
+    """
+    if len(signature.payload) != COSIGNATURE_PAYLOAD_SIZE:
+        raise NoteError(
+            "bad-signature",
+            f"signature of {signature.describe()} is {len(signature.payload)} bytes after the "
+            f"key id, a cosignature/v1 has {COSIGNATURE_PAYLOAD_SIZE}",
+        )
+    timestamp = int.from_bytes(signature.payload[:8], "big")
+    if timestamp > MAX_TIMESTAMP:
+        raise NoteError(
+            "bad-timestamp",
+            f"cosignature of {signature.describe()} has timestamp {timestamp}, above 2^63-1",
+        )
+    return timestamp
+
+
 def _with_signature(note: Note, signature: Signature) -> Note:
     # Like Go's note.Sign: a new signature replaces any existing one by the same key.
     kept = tuple(
@@ -851,6 +887,11 @@ def verify_note(
         raise NoteError("malformed-note", f"expected a Note, got {type(note).__name__}")
     if now is not None:
         _check_timestamp(now)
+    if isinstance(verifiers, (VerifierKey, str, bytes)):
+        raise NoteError(
+            "malformed-key",
+            f"verifiers must be a sequence of VerifierKey, got one {type(verifiers).__name__}",
+        )
     known: dict[tuple[str, bytes], VerifierKey] = {}
     ambiguous: set[tuple[str, bytes]] = set()
     for verifier in verifiers:
@@ -888,18 +929,7 @@ def verify_note(
                 )
             verified.append(VerifiedSignature(key, sig, None))
             continue
-        if len(sig.payload) != COSIGNATURE_PAYLOAD_SIZE:
-            raise NoteError(
-                "bad-signature",
-                f"cosignature of {sig.describe()} is {len(sig.payload)} bytes after the key id, "
-                f"expected {COSIGNATURE_PAYLOAD_SIZE} (8-byte timestamp and 64-byte signature)",
-            )
-        timestamp = int.from_bytes(sig.payload[:8], "big")
-        if timestamp > MAX_TIMESTAMP:
-            raise NoteError(
-                "bad-timestamp",
-                f"cosignature of {sig.describe()} has timestamp {timestamp}, above 2^63-1",
-            )
+        timestamp = cosignature_timestamp(sig)
         parse_checkpoint(note.text)
         if not _verify_ed25519(key, cosignature_message(note.text, timestamp), sig.payload[8:]):
             raise NoteError(

@@ -86,10 +86,14 @@ class Store:
 
     def read(self, ledger: UUID, after: int = 0, upto: int | None = None) -> Iterator[Row]:
         """The events of ``ledger`` with ``after < seq <= upto``, in order, a page at a time."""
-        while True:
-            page = self._call(
-                lambda gt=after: self._recorder.select_events(ledger, gt=gt, lte=upto, limit=PAGE)
+
+        def page_after(gt: int) -> Sequence[StoredEvent]:
+            return self._call(
+                lambda: self._recorder.select_events(ledger, gt=gt, lte=upto, limit=PAGE)
             )
+
+        while True:
+            page = page_after(after)
             yield from map(_row, page)
             if len(page) < PAGE:
                 return

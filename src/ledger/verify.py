@@ -166,7 +166,8 @@ def verify_ledger(store: Store, ledger: UUID, *, workers: int | None = None) -> 
         workers = (os.cpu_count() or 1) if size >= INLINE_BELOW else 1
     registry = Registry()
     failures: list[Failure] = []
-    expected_seq, prev, last_time, head, count = 1, "0" * 64, "", "0" * 64, 0
+    expected_seq, last_time, head, count = 1, "", "0" * 64, 0
+    prev: str | None = "0" * 64
 
     def fail(seq: int, reason: str, detail: str) -> None:
         if len(failures) < MAX_FAILURES:
@@ -177,7 +178,8 @@ def verify_ledger(store: Store, ledger: UUID, *, workers: int | None = None) -> 
         if c.envelope is None or c.error:
             assert c.error is not None
             fail(c.seq, *c.error)
-            expected_seq, prev = c.seq + 1, c.id
+            # An unparsable entry has no trustworthy id: do not blame its successor's link too.
+            expected_seq, prev = c.seq + 1, c.id if c.envelope else None
             continue
         env = c.envelope
         if c.seq != expected_seq:
@@ -186,7 +188,7 @@ def verify_ledger(store: Store, ledger: UUID, *, workers: int | None = None) -> 
             fail(c.seq, "seq-mismatch", f"stored at {c.seq} but the entry says seq {env.seq}")
         elif env.ledger != str(ledger):
             fail(c.seq, "wrong-ledger", f"entry belongs to ledger {env.ledger}, not {ledger}")
-        elif env.prev != prev:
+        elif prev is not None and env.prev != prev:
             fail(c.seq, "chain-broken", f"prev is {env.prev[:16]}…, expected {prev[:16]}…")
         elif env.recorded_at < last_time:
             fail(c.seq, "time-reversed", f"recorded_at {env.recorded_at} < {last_time}")
@@ -194,6 +196,9 @@ def verify_ledger(store: Store, ledger: UUID, *, workers: int | None = None) -> 
             fail(c.seq, refusal.reason, refusal.detail)
         elif c.signature_ok is not True:
             fail(c.seq, "bad-signature", f"signature does not verify with key {env.signer}")
+            # A forged body has a forged id: the next event's link to it proves nothing more.
+            expected_seq, prev, head = c.seq + 1, None, c.id
+            continue
         else:
             registry.apply(env)
         expected_seq, prev, last_time, head = c.seq + 1, c.id, max(last_time, env.recorded_at), c.id
