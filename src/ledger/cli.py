@@ -7,8 +7,10 @@ to stderr. Every library error becomes one line ``error: …`` and its exit code
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
+import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,9 +20,9 @@ import orjson
 import typer
 from typer.exceptions import TyperException
 
-from ledger import keys, values
+from ledger import keys, scenario, values
 from ledger.catalogue import ROLES
-from ledger.errors import InputError, KeyFileError, LedgerError
+from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
 from ledger.ledger import Draft, Ledger
 from ledger.verify import verify_ledger
 
@@ -105,8 +107,16 @@ def _signing_key(path: Path) -> keys.SigningKey:
     return keys.load_signing_key(path, _passphrase)
 
 
+_opened: list[Ledger] = []  # closed by main(), so SQLite folds its WAL back into the file
+
+
 def _open(ctx: typer.Context, *, read_only: bool = False) -> Ledger:
-    return Ledger.open(_target(ctx), read_only=read_only)
+    return _keep(Ledger.open(_target(ctx), read_only=read_only))
+
+
+def _keep(ledger: Ledger) -> Ledger:
+    _opened.append(ledger)
+    return ledger
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -313,6 +323,53 @@ def verify(
     raise typer.Exit(0 if result.ok else 1)
 
 
+# --- demo -------------------------------------------------------------------------------------
+
+
+def _fresh_folder(base: str) -> Path:
+    folder, n = Path(base), 1
+    while folder.exists():
+        n += 1
+        folder = Path(f"{base}-{n}")
+    return folder
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Folder to build the demo in (default: a new smartcoop-demo*)."),
+    ] = None,
+) -> None:
+    """Replay the SmartCoop history (cli/smartcoop) through this CLI into DIR/ledger.db, verify it."""
+    folder = folder or _fresh_folder("smartcoop-demo")
+    if folder.exists() and any(folder.iterdir()):
+        raise InputError("--dir", f"{folder} is not empty; give a new or empty folder")
+    (folder / "keys").mkdir(parents=True, exist_ok=True)
+    db = folder / "ledger.db"
+    steps = scenario.parse(scenario.smartcoop().read_text(encoding="utf-8"), folder)
+    log_path = folder / "demo.log"
+    with log_path.open("w", encoding="utf-8") as log_file:
+        for step in steps:
+            log_file.write(f"$ ledger {shlex.join(step.args)}\n")
+            log_file.flush()
+            with contextlib.redirect_stdout(log_file), contextlib.redirect_stderr(log_file):
+                code = main(["--ledger", str(db), *step.args])
+            if code != 0:
+                raise LedgerStateError(
+                    f"scenario line {step.line} failed with exit {code}; see {log_path}"
+                )
+    ledger = _keep(Ledger.open(str(db), read_only=True))
+    result = verify_ledger(ledger.store, ledger.id)
+    typer.echo(f"SmartCoop demo in {folder}/")
+    typer.echo(f"  scenario  {len(steps)} CLI calls replayed (log: {log_path})")
+    typer.echo(f"  ledger    {db}  ({result.events} events, id {ledger.id})")
+    typer.echo(f"  verify    {'ok' if result.ok else 'FAILED'}: head {result.head}")
+    typer.echo(f"  keys      {folder / 'keys'}/ (unencrypted demo keys)")
+    typer.echo(f"try: uv run ledger --ledger {db} log")
+    raise typer.Exit(0 if result.ok else 1)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (the console script exits with it)."""
     try:
@@ -329,6 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:
         typer.echo(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
         code = 3
+    finally:
+        while _opened:
+            _opened.pop().close()
     return int(code or 0)
 
 

@@ -1,0 +1,73 @@
+"""Docs that cannot drift: the CLI reference is the live --help, the roles table is the code's.
+
+Regenerate the CLI reference with: uv run python tests/test_docs.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+from pathlib import Path
+
+from ledger.catalogue import SIGNING_ROLES
+from ledger.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = [
+    [],
+    ["key", "new"],
+    ["init"],
+    ["signer", "add"],
+    ["signer", "revoke"],
+    ["signer", "list"],
+    ["record", "metric"],
+    ["log"],
+    ["verify"],
+    ["demo"],
+]
+
+
+def _help(args: list[str]) -> str:
+    out = io.StringIO()
+    os.environ["COLUMNS"] = "100"
+    with contextlib.redirect_stdout(out):
+        assert main([*args, "--help"]) == 0
+    return out.getvalue()
+
+
+def cli_reference() -> str:
+    parts = [
+        "# CLI reference\n\nGenerated from `--help` by `uv run python tests/test_docs.py`; "
+        "`tests/test_docs.py` fails when it is stale.\n"
+    ]
+    for args in COMMANDS:
+        parts.append(f"\n## ledger {' '.join(args)}".rstrip() + "\n\n```\n" + _help(args) + "```\n")
+    return "".join(parts)
+
+
+def test_cli_reference_is_current() -> None:
+    assert (ROOT / "docs" / "CLI.md").read_text() == cli_reference(), (
+        "docs/CLI.md is stale: run uv run python tests/test_docs.py"
+    )
+
+
+def test_every_command_has_help_text() -> None:
+    for args in COMMANDS[1:]:
+        text = _help(args)
+        summary = text.split("\n\n")[1].strip()
+        assert summary and not summary.startswith("Options"), args
+
+
+def test_roles_table_matches_the_code() -> None:
+    doc = (ROOT / "docs" / "ROLES.md").read_text()
+    table = doc.split("<!-- roles-table -->")[1].split("<!-- /roles-table -->")[0]
+    rows = dict(re.findall(r"^\| `(\w+)` \| ([a-z, ]+) \|$", table, re.MULTILINE))
+    assert {t: set(r.split(", ")) for t, r in rows.items()} == {
+        t: set(r) for t, r in SIGNING_ROLES.items()
+    }
+
+
+if __name__ == "__main__":
+    (ROOT / "docs" / "CLI.md").write_text(cli_reference())
