@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-
 from conftest import run_subprocess
+
 from ledger import scenario
 
 

@@ -341,7 +341,7 @@ def demo(
         typer.Option("--dir", help="Folder to build the demo in (default: a new smartcoop-demo*)."),
     ] = None,
 ) -> None:
-    """Replay the SmartCoop history (cli/smartcoop) through this CLI into DIR/ledger.db, verify it."""
+    """Replay the SmartCoop history (cli/smartcoop) through this CLI into DIR/ledger.db; verify."""
     folder = folder or _fresh_folder("smartcoop-demo")
     if folder.exists() and any(folder.iterdir()):
         raise InputError("--dir", f"{folder} is not empty; give a new or empty folder")
