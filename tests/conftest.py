@@ -147,8 +147,9 @@ def tamper(db: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
     """Edit the database file as an attacker would: drop the append-only triggers first."""
     c = sqlite3.connect(db)
     try:
-        c.execute("DROP TRIGGER IF EXISTS stored_events_no_update")
-        c.execute("DROP TRIGGER IF EXISTS stored_events_no_delete")
+        for table in ("stored_events", "merkle_nodes"):
+            for action in ("update", "delete"):
+                c.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
         for sql, params in statements:
             c.execute(sql, params)
         c.commit()

@@ -214,5 +214,10 @@ def test_truncated_tail_is_not_an_integrity_failure_without_a_checkpoint(
 ) -> None:
     # Without an outside checkpoint a cut tail is undetectable (issue #3 adds --trusted);
     # this pins the limit so nobody believes otherwise.
+    # A careful attacker also drops the tree nodes the last event completed; a careless one
+    # leaves them, and the node count gives the cut away.
     tamper(opened["db"], ("DELETE FROM stored_events WHERE originator_version = 6", ()))
+    careless = run_subprocess("verify", cwd=opened["db"].parent)
+    assert careless.code == 1 and "stored-tree-mismatch" in careless.out
+    tamper(opened["db"], ("DELETE FROM merkle_nodes WHERE (level, idx) IN ((0, 5), (1, 2))", ()))
     assert run_subprocess("verify", cwd=opened["db"].parent).code == 0

@@ -25,6 +25,7 @@ SIGNING_ROLES: dict[str, frozenset[str]] = {
     "SignerEnrolled": frozenset({"admin"}),
     "SignerRevoked": frozenset({"admin"}),
     "MetricSubmitted": frozenset({"secretary", "treasurer"}),
+    "CheckpointRecorded": frozenset({"admin", "secretary", "council"}),
 }
 
 # The schema version new events are written with.

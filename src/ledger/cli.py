@@ -13,18 +13,19 @@ import os
 import shlex
 import sys
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
 from typer.exceptions import TyperException
 
-from ledger import keys, scenario, values
+from ledger import keys, scenario, transparency, values
 from ledger.catalogue import ROLES
 from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
 from ledger.ledger import Draft, Ledger
-from ledger.verify import verify_ledger
+from ledger.verify import TrustedCheckpoint, VerificationResult, verify_ledger
 
 PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
 
@@ -41,9 +42,14 @@ signer_app = typer.Typer(
     help="Enrol, revoke and list the keys allowed to sign.", no_args_is_help=True
 )
 record_app = typer.Typer(help="Record signed events.", no_args_is_help=True)
+checkpoint_app = typer.Typer(
+    help="Sign a checkpoint of the ledger (C2SP tlog-checkpoint); cosign or record one.",
+    invoke_without_command=True,
+)
 app.add_typer(key_app, name="key")
 app.add_typer(signer_app, name="signer")
 app.add_typer(record_app, name="record")
+app.add_typer(checkpoint_app, name="checkpoint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,23 +310,163 @@ def log(
 def verify(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    trusted: Annotated[
+        Path | None,
+        typer.Option("--trusted", help="A checkpoint you trust: prove the ledger extends it."),
+    ] = None,
 ) -> None:
     """Check every signature, role, link of the hash chain, sequence number and canonical form.
 
     Exit 0 when intact, 1 at the first integrity failure (named), 2 for bad usage.
     """
     ledger = _open(ctx, read_only=True)
-    result = verify_ledger(ledger.store, ledger.id)
+    checkpoint = TrustedCheckpoint(_read(trusted, "--trusted")) if trusted else None
+    result = verify_ledger(ledger.store, ledger.id, trusted=checkpoint)
+    _report(result, as_json, late_entries=False)
+
+
+def _report(result: VerificationResult, as_json: bool, *, late_entries: bool) -> NoReturn:
     if as_json:
-        _echo_json(result.to_json())
+        _echo_json(result.to_json(late_entries=late_entries))
     elif result.ok:
-        typer.echo(f"ok: {result.events} events verified; head {result.head}")
+        typer.echo(f"ok: {result.events} events verified; head {result.head}; root {result.root}")
+        if late_entries:
+            for late in result.late_entries:
+                typer.echo(
+                    f"late entry: event {late.seq} ({late.type}, effective {late.effective}) "
+                    f"recorded after checkpoint {late.checkpoint_size}, which closed "
+                    f"{late.covered_until}"
+                )
     else:
         first = result.failures[0]
         more = len(result.failures) - 1
         tail = f" (and {more} more failure{'s' * (more > 1)})" if more else ""
         typer.echo(f"FAILED: event {first.seq}: {first.reason}: {first.detail}{tail}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _read(path: Path, field: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(field, f"cannot read {path}: {e.strerror}") from e
+
+
+def _write(data: bytes, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        out.write_bytes(data)
+
+
+# --- transparency -------------------------------------------------------------------------------
+
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write here instead of standard output.")
+]
+
+
+@checkpoint_app.callback()
+def checkpoint_sign(
+    ctx: typer.Context,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="An admin or secretary key of the ledger.")
+    ] = None,
+    out: OutOption = None,
+) -> None:
+    """Sign a checkpoint (size and root) of the whole ledger as a C2SP signed note."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if key is None:
+        raise InputError("--key", "give the key that signs the checkpoint: --key PATH")
+    ledger = _open(ctx)
+    _write(transparency.sign_checkpoint(ledger, _signing_key(key)), out)
+    raise typer.Exit(0)
+
+
+@checkpoint_app.command("cosign")
+def checkpoint_cosign(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="The signed checkpoint to cosign.")],
+    key: Annotated[Path, typer.Option("--key", help="The Council's private key.")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write here (default: update FILE in place).")
+    ] = None,
+) -> None:
+    """Add the Council's cosignature (cosignature/v1) once the checkpoint checks out against
+    the ledger: its signature by a ledger key, its origin, and its root at its size."""
+    ledger = _open(ctx, read_only=True)
+    cosigned = transparency.cosign_checkpoint(
+        ledger, _read(file, "FILE"), _signing_key(key), datetime.now(UTC)
+    )
+    _write(cosigned, out or file)
+    typer.echo(f"cosigned {file}", err=True)
+
+
+@checkpoint_app.command("record")
+def checkpoint_record(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A checkpoint of this ledger, cosigned or not.")],
+    key: KeyOption,
+) -> None:
+    """Keep a checkpoint, with its cosignatures, in the ledger (CheckpointRecorded)."""
+    ledger = _open(ctx)
+    entry = transparency.record_checkpoint(ledger, _read(file, "FILE"), _signing_key(key))
+    typer.echo(f"recorded checkpoint at event {entry.envelope.seq}", err=True)
+
+
+@app.command()
+def prove(
+    ctx: typer.Context,
+    seq: Annotated[int, typer.Argument(help="The event to prove.")],
+    checkpoint: Annotated[
+        Path, typer.Option("--checkpoint", help="A signed checkpoint of this ledger.")
+    ],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON instead of C2SP tlog-proof.")
+    ] = False,
+) -> None:
+    """An offline-verifiable inclusion proof of event SEQ in the checkpoint (C2SP tlog-proof,
+    the entry in its extra line; or JSON, docs/FORMAT.md)."""
+    ledger = _open(ctx, read_only=True)
+    proof = transparency.prove(ledger, seq, _read(checkpoint, "--checkpoint"))
+    if as_json:
+        _echo_json(proof.to_json())
+    else:
+        _write(proof.tlog_proof(), None)
+
+
+@app.command()
+def export(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="The bundle file to write.")],
+) -> None:
+    """Write every event, checkpoints and cosignatures included, to one bundle file."""
+    count = transparency.export(_open(ctx, read_only=True), out)
+    typer.echo(f"exported {count} events to {out}", err=True)
+
+
+@app.command()
+def audit(
+    bundle_file: Annotated[Path, typer.Argument(metavar="BUNDLE", help="An exported bundle.")],
+    trust: Annotated[
+        list[Path],
+        typer.Option("--trust", help="A trusted public key file (repeatable), e.g. the Council's."),
+    ],
+    trusted: Annotated[
+        Path | None,
+        typer.Option(
+            "--trusted", help="The last checkpoint you trust: prove the bundle extends it."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Audit a bundle offline, without any database: everything verify checks, checkpoint
+    signatures by the trusted keys, consistency with the trusted checkpoint, late entries."""
+    keys_ = [keys.load_public_key(p, "--trust") for p in trust]
+    data = _read(trusted, "--trusted") if trusted else None
+    _report(transparency.audit_bundle(bundle_file, keys_, data), as_json, late_entries=True)
 
 
 # --- demo -------------------------------------------------------------------------------------
@@ -385,6 +531,16 @@ def main(argv: list[str] | None = None) -> int:
         code = 130
     except OSError as e:
         typer.echo(f"error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        code = 3
+    except Exception as e:
+        # A bug, not a user error: one line by default, the traceback on request.
+        if os.environ.get("LEDGER_DEBUG"):
+            raise
+        typer.echo(
+            f"error: internal error ({type(e).__name__}: {e}); rerun with LEDGER_DEBUG=1 "
+            "and report the traceback",
+            err=True,
+        )
         code = 3
     finally:
         while _opened:

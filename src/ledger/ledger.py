@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import catalogue
+from ledger import catalogue, checkpoint, merkle
 from ledger.envelope import (
     GENESIS_PREV,
     SIGNING_CONTEXT,
@@ -31,6 +31,7 @@ from ledger.errors import InputError, IntegrityError, LedgerStateError, StoreErr
 from ledger.keys import SigningKey, check_public_key
 from ledger.signers import REGISTRY_TYPES, Registry
 from ledger.store import Conflict, Row, Store, open_store
+from ledger.tree import LedgerTree
 from ledger.values import format_instant
 
 Clock = Callable[[], datetime]
@@ -111,6 +112,24 @@ class Ledger:
         last = self.store.last(self.id)
         return _parse(last) if last else None
 
+    def size(self) -> int:
+        last = self.store.last(self.id)
+        return last.seq if last else 0
+
+    def entry(self, seq: int) -> Entry:
+        """Event ``seq``; raises ``InputError`` when there is no such event."""
+        rows = list(self.store.read(self.id, after=seq - 1, upto=seq))
+        if seq < 1 or not rows:
+            raise InputError("SEQ", f"no event {seq}; the ledger has {self.size()}")
+        return _parse(rows[0])
+
+    def origin(self) -> str:
+        """The checkpoint origin line of this ledger (docs/CHECKPOINTS.md)."""
+        return checkpoint.origin(str(self.id), str(self.entry(1).envelope.payload["number"]))
+
+    def tree(self) -> LedgerTree:
+        return LedgerTree(self.store, self.id)
+
     def entries(self, after: int = 0) -> Iterator[Entry]:
         """Every event after ``after``, parsed, in order. Raises ``IntegrityError`` on a
         malformed entry (``verify`` explains more)."""
@@ -144,8 +163,10 @@ class Ledger:
                 )
                 for e in entries
             ]
+            tree = LedgerTree(self.store, self.id).compact_range(rows[0].seq - 1)
+            nodes = [node for row in rows for node in tree.append(merkle.leaf_hash(row.entry))]
             try:
-                self.store.append(self.id, rows)
+                self.store.append(self.id, rows, nodes)
             except Conflict:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue

@@ -30,11 +30,20 @@ LOCK_TIMEOUT_SECONDS = 30
 PAGE = 2000
 T = TypeVar("T")
 
+NODES_TABLE = "merkle_nodes"
+_NODES = (
+    f"CREATE TABLE IF NOT EXISTS {NODES_TABLE} (ledger TEXT NOT NULL, level INTEGER NOT NULL, "
+    "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (ledger, level, idx)) WITHOUT ROWID"
+)
 _TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_TABLE} "
     "BEGIN SELECT RAISE(ABORT, 'coop-ledger: events are append-only'); END",
     f"CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_delete BEFORE DELETE ON {EVENTS_TABLE} "
     "BEGIN SELECT RAISE(ABORT, 'coop-ledger: events are append-only'); END",
+    f"CREATE TRIGGER IF NOT EXISTS {NODES_TABLE}_no_update BEFORE UPDATE ON {NODES_TABLE} "
+    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: tree nodes are append-only'); END",
+    f"CREATE TRIGGER IF NOT EXISTS {NODES_TABLE}_no_delete BEFORE DELETE ON {NODES_TABLE} "
+    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: tree nodes are append-only'); END",
 ]
 
 
@@ -69,7 +78,7 @@ class Store:
 
     def _create_schema(self) -> None:
         with self._datastore.transaction(commit=True) as c:
-            for statement in self._recorder.create_table_statements + _TRIGGERS:
+            for statement in [*self._recorder.create_table_statements, _NODES, *_TRIGGERS]:
                 c.execute(statement)
 
     def ledgers(self) -> list[UUID]:
@@ -109,8 +118,10 @@ class Store:
         )
         return [Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in rows]
 
-    def append(self, ledger: UUID, rows: Sequence[Row]) -> None:
-        """Insert ``rows`` in one transaction: all or nothing.
+    def append(
+        self, ledger: UUID, rows: Sequence[Row], nodes: Sequence[tuple[int, int, bytes]] = ()
+    ) -> None:
+        """Insert ``rows`` and the Merkle tree ``nodes`` they complete in one transaction.
 
         Raises ``Conflict`` when a sequence number is taken, ``StoreError`` on any other failure.
         """
@@ -121,11 +132,46 @@ class Store:
             for r in rows
         ]
         try:
-            self._recorder.insert_events(events)
+            with self._datastore.transaction(commit=True) as c:
+                # The recorder's own insert, inside our transaction, so that events and their
+                # tree nodes land together or not at all.
+                self._recorder._insert_events(c, events)
+                c.executemany(
+                    f"INSERT INTO {NODES_TABLE} VALUES (?,?,?,?)",
+                    [(ledger.hex, level, idx, h) for level, idx, h in nodes],
+                )
         except RecordConflict as e:
             raise Conflict(str(e)) from e
         except PersistenceError as e:
             raise StoreError(f"cannot write to {self.target}: {e}") from e
+
+    def all_nodes(self, ledger: UUID) -> Iterator[tuple[int, int, bytes]]:
+        """Every stored tree node of ``ledger``, by level then index, a page at a time."""
+        level, idx = 0, -1
+        while True:
+            page = self._query(
+                f"SELECT level, idx, hash FROM {NODES_TABLE} WHERE ledger = ? AND (level, idx) > "
+                f"(?, ?) ORDER BY level, idx LIMIT {PAGE}",
+                (ledger.hex, level, idx),
+            )
+            yield from ((r[0], r[1], bytes(r[2])) for r in page)
+            if len(page) < PAGE:
+                return
+            level, idx = page[-1][0], page[-1][1]
+
+    def nodes(
+        self, ledger: UUID, wanted: Sequence[tuple[int, int]]
+    ) -> dict[tuple[int, int], bytes]:
+        """The stored tree nodes among ``wanted`` (level, index) pairs."""
+        if not wanted:
+            return {}
+        marks = ",".join("(?,?)" for _ in wanted)
+        rows = self._query(
+            f"SELECT level, idx, hash FROM {NODES_TABLE} WHERE ledger = ? AND (level, idx) IN "
+            f"(VALUES {marks})",
+            (ledger.hex, *(v for pair in wanted for v in pair)),
+        )
+        return {(r[0], r[1]): bytes(r[2]) for r in rows}
 
     def _call(self, fn: Callable[[], T]) -> T:
         try:

@@ -1,0 +1,197 @@
+"""The ledger as a transparency log: checkpoints, cosigning, proofs, export and offline audit.
+
+The operations behind ``ledger checkpoint``, ``checkpoint cosign``, ``checkpoint record``,
+``prove``, ``export`` and ``audit``; the CLI only parses and prints.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ledger import bundle, checkpoint, merkle, note
+from ledger.envelope import Entry
+from ledger.errors import InputError, IntegrityError
+from ledger.keys import PublicKey, SigningKey
+from ledger.ledger import Draft, Ledger
+from ledger.verify import (
+    Failure,
+    TrustedCheckpoint,
+    VerificationResult,
+    paged,
+    verify_rows,
+)
+
+PROOF_HEADER = b"c2sp.org/tlog-proof@v1\n"
+
+
+def _ledger_keys(ledger: Ledger) -> tuple[list[bytes], list[PublicKey]]:
+    signers = ledger.registry().signers.values()
+    logs = [s.public_key for s in signers if s.roles & checkpoint.SIGNING_ROLES]
+    council = [PublicKey(s.public_key, s.name) for s in signers if "council" in s.roles]
+    return logs, council
+
+
+def sign_checkpoint(ledger: Ledger, key: SigningKey) -> bytes:
+    """A checkpoint of the whole ledger, signed by ``key`` (admin or secretary)."""
+    signer = ledger.registry().signers.get(key.public.key_id)
+    if signer is None or signer.revoked_seq is not None:
+        raise InputError("--key", f"key {key.public.key_id} is not an active signer of the ledger")
+    if not signer.roles & checkpoint.SIGNING_ROLES:
+        raise InputError(
+            "--key",
+            f"signing a checkpoint needs role admin or secretary; {signer.name} has "
+            f"{', '.join(sorted(signer.roles))}",
+        )
+    size = ledger.size()
+    signed = checkpoint.sign(ledger.origin(), size, ledger.tree().root(size), key)
+    return signed.to_bytes()
+
+
+def check_checkpoint(ledger: Ledger, data: bytes, field: str = "--checkpoint") -> checkpoint.Opened:
+    """Open a checkpoint of this ledger and check it against the ledger's tree.
+
+    Raises ``InputError`` for a file that is not a checkpoint of this ledger signed by one of
+    its keys, ``IntegrityError`` when the ledger no longer has the tree the checkpoint signed.
+    """
+    logs, council = _ledger_keys(ledger)
+    try:
+        opened = checkpoint.open_note(
+            data, origin_line=ledger.origin(), log_keys=logs, cosigners=council
+        )
+    except note.NoteError as e:
+        raise InputError(field, f"{e.reason}: {e}") from None
+    size, root = opened.checkpoint.size, opened.checkpoint.root
+    have = ledger.size()
+    if size > have:
+        raise IntegrityError(
+            have + 1, "truncated", f"checkpoint covers {size} events, the ledger has {have}"
+        )
+    mine = ledger.tree().root(size)
+    if mine != root:
+        raise IntegrityError(
+            size,
+            "checkpoint-mismatch",
+            f"the ledger's root at size {size} is {mine.hex()}, the checkpoint says {root.hex()}",
+        )
+    return opened
+
+
+def cosign_checkpoint(ledger: Ledger, data: bytes, key: SigningKey, now: datetime) -> bytes:
+    """The Council's cosignature, added once the checkpoint proves to be this ledger's."""
+    opened = check_checkpoint(ledger, data, "FILE")
+    return checkpoint.cosign(opened.note, key, int(now.timestamp())).to_bytes()
+
+
+def record_checkpoint(ledger: Ledger, data: bytes, key: SigningKey) -> Entry:
+    """Keep a (cosigned) checkpoint in the ledger itself, as a CheckpointRecorded event."""
+    opened = check_checkpoint(ledger, data, "FILE")
+    payload = {
+        "size": opened.checkpoint.size,
+        "root": opened.checkpoint.root.hex(),
+        "note": opened.note.to_bytes().decode(),
+    }
+    [entry] = ledger.append(key, [Draft("CheckpointRecorded", payload)])
+    return entry
+
+
+@dataclass(frozen=True, slots=True)
+class Proof:
+    """An offline-verifiable inclusion proof of one event in a checkpoint."""
+
+    seq: int
+    entry: bytes
+    path: list[bytes]
+    opened: checkpoint.Opened
+
+    def tlog_proof(self) -> bytes:
+        """C2SP ``tlog-proof``; the ``extra`` line carries the entry, which the leaf hashes."""
+        lines = [
+            PROOF_HEADER,
+            b"extra " + base64.b64encode(self.entry) + b"\n",
+            f"index {self.seq - 1}\n".encode(),
+            *(base64.b64encode(h) + b"\n" for h in self.path),
+            b"\n",
+            self.opened.note.to_bytes(),
+        ]
+        return b"".join(lines)
+
+    def to_json(self) -> dict[str, Any]:
+        cp = self.opened.checkpoint
+        return {
+            "format": "coop-ledger/proof/v1",
+            "seq": self.seq,
+            "index": self.seq - 1,
+            "size": cp.size,
+            "root": base64.b64encode(cp.root).decode(),
+            "entry": self.entry.decode(),
+            "leaf_hash": base64.b64encode(merkle.leaf_hash(self.entry)).decode(),
+            "proof": [base64.b64encode(h).decode() for h in self.path],
+            "checkpoint": self.opened.note.to_bytes().decode(),
+        }
+
+
+def prove(ledger: Ledger, seq: int, data: bytes) -> Proof:
+    """The inclusion proof of event ``seq`` in the tree the checkpoint ``data`` signed."""
+    opened = check_checkpoint(ledger, data)
+    size = opened.checkpoint.size
+    if not 1 <= seq <= size:
+        raise InputError("SEQ", f"event {seq} is not in this checkpoint (it covers 1..{size})")
+    [row] = ledger.store.read(ledger.id, after=seq - 1, upto=seq)
+    path = ledger.tree().inclusion_proof(seq - 1, size)
+    try:  # never hand out a proof that does not verify
+        merkle.verify_inclusion(
+            merkle.leaf_hash(row.entry), seq - 1, size, path, opened.checkpoint.root
+        )
+    except merkle.ProofError as e:
+        raise IntegrityError(seq, "stored-tree-mismatch", f"{e.reason}: {e}") from e
+    return Proof(seq, row.entry, path, opened)
+
+
+def export(ledger: Ledger, path: Path) -> int:
+    """Write the whole ledger as a bundle; returns the number of events."""
+    size = ledger.size()
+    header = bundle.Header(ledger.id, ledger.origin(), size, ledger.tree().root(size).hex())
+    rows = ledger.store.read(ledger.id, upto=size)
+    return bundle.write(path, header, (r.entry for r in rows))
+
+
+def audit_bundle(
+    path: Path,
+    trust: Sequence[PublicKey],
+    trusted: bytes | None = None,
+    *,
+    workers: int | None = None,
+) -> VerificationResult:
+    """Audit a bundle offline: everything ``verify`` checks, checkpoint signatures by the
+    ``trust`` keys, consistency with the ``trusted`` checkpoint, and late entries.
+
+    Raises ``InputError`` when the file is not a bundle at all.
+    """
+    try:
+        f = path.open("rb")
+    except OSError as e:
+        raise InputError("BUNDLE", f"cannot read {path}: {e.strerror}") from e
+    with f:
+        header = bundle.read_header(f)
+        result = verify_rows(
+            paged(bundle.rows(f)),
+            header.ledger,
+            size_hint=header.size,
+            workers=workers,
+            trusted=TrustedCheckpoint(trusted) if trusted is not None else None,
+            cosigners=list(trust),
+        )
+    if result.ok and (result.events, result.root) != (header.size, header.root):
+        detail = (
+            f"the header announces {header.size} events with root {header.root}; the "
+            f"entries give {result.events} with root {result.root}"
+        )
+        failure = Failure(min(result.events, header.size) + 1, "header-mismatch", detail)
+        return dataclasses.replace(result, failures=(failure,))
+    return result
