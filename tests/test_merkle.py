@@ -939,7 +939,7 @@ def test_subtree_prover_preconditions() -> None:
         subtree_consistency_proof([*leaves[:5], b"short", *leaves[6:]], 0, 4)
 
 
-@pytest.mark.parametrize("n", range(1, MAX_SUBTREE_SIZE + 1))
+@pytest.mark.parametrize("n", range(1, 33))
 def test_subtree_mutations_are_rejected(n: int) -> None:
     leaves, root = LEAVES[:n], ROOTS[n]
     for start, end in _valid_subtrees(n):
@@ -1011,7 +1011,7 @@ def test_subtree_mutations_are_rejected(n: int) -> None:
                 start,
                 end,
                 path,
-                root_hash(leaves[start : end + 1]),
+                root_hash(LEAVES[start : end + 1]),
             )
 
 
@@ -1206,7 +1206,7 @@ def test_subtree_inclusion_agrees_with_reference_verifier(size: int, data: st.Da
     end = data.draw(st.integers(0, size), label="end")
     start = data.draw(st.integers(0, end), label="start")
     index = data.draw(st.integers(start - 1, end), label="index")
-    leaf = data.draw(st.sampled_from([_REF_LEAVES[max(index, 0)], STRANGER]), label="leaf")
+    leaf = data.draw(st.sampled_from([LEAVES[max(index, 0)], STRANGER]), label="leaf")
     pool = [*_REF_LEAVES[:4], STRANGER, EMPTY_ROOT, b"short"]
     if ref_valid_subtree(start, end) and start <= index < end:
         honest = ref_path(index - start, LOG[start:end])

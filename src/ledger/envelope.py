@@ -21,10 +21,10 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
 from ledger import canonical
-from ledger.values import is_instant
 
 FORMAT_VERSION = 1
 SIGNING_CONTEXT = b"coop-ledger/event/v1\n"
@@ -35,6 +35,7 @@ _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _KEY_ID = re.compile(r"[0-9a-f]{32}\Z")
 _TYPE = re.compile(r"[A-Z][A-Za-z0-9]{0,63}\Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
+_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
 _FIELDS = frozenset(
     {
         "v",
@@ -152,18 +153,33 @@ def parse_entry(data: bytes) -> Entry:
     _expect(obj, "type", _TYPE)
     _expect(obj, "effective", _DATE)
     _expect(obj, "signer", _KEY_ID)
+    _expect(obj, "recorded_at", _INSTANT)
+    try:
+        date.fromisoformat(obj["effective"])
+        datetime.fromisoformat(obj["recorded_at"])
+    except ValueError as e:
+        raise EntryError("malformed", f"effective or recorded_at is not a real date: {e}") from e
     for name in ("seq", "schema"):
         value = obj[name]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if type(value) is not int or value < 1:
             raise EntryError("malformed", f"{name} {value!r} is not a positive integer")
-    if not isinstance(obj["recorded_at"], str) or not is_instant(obj["recorded_at"]):
-        raise EntryError("malformed", f"recorded_at {obj['recorded_at']!r} is not a UTC instant")
     if not isinstance(obj["payload"], dict):
         raise EntryError("malformed", "payload is not an object")
     signature = _signature(sig_text)
     del obj["v"]
-    envelope = Envelope(**obj)
-    return Entry(envelope=envelope, envelope_bytes=envelope.to_bytes(), signature=signature)
+    return Entry(Envelope(**obj), _without_signature(data), signature)
+
+
+def _without_signature(entry: bytes) -> bytes:
+    """The envelope bytes of canonical entry bytes: the entry less its ``"sig"`` member.
+
+    The inverse of the splice in ``entry_bytes``: only ``prev``, ``recorded_at``, ``schema`` and
+    ``seq``, whose values cannot hold ``,"sig":"``, stand between ``payload`` and ``sig``, so the
+    last occurrence is the top-level member; its base64 value holds no quote.
+    """
+    start = entry.rindex(b',"sig":"')
+    end = entry.index(b'"', start + 8) + 1
+    return entry[:start] + entry[end:]
 
 
 def _expect(obj: dict[str, Any], name: str, pattern: re.Pattern[str]) -> None:

@@ -14,6 +14,7 @@ The key id is the first 16 bytes of SHA-256 over the 32-byte raw public key, in 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import os
 import re
@@ -75,10 +76,16 @@ def check_public_key(field: str, public_key: bytes) -> None:
 def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> bool:
     """Ed25519 verification with OpenSSL's rules (rejects non-canonical S and R encodings)."""
     try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, message)
+        _public_key_object(public_key).verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _public_key_object(public_key: bytes) -> Ed25519PublicKey:
+    # Loading a key costs about as much as a tenth of a verification; ledgers have few keys.
+    return Ed25519PublicKey.from_public_bytes(public_key)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,6 @@ from ledger.errors import InputError
 
 _DECIMAL = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?\Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
-_INSTANT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z\Z")
 MAX_DECIMAL_DIGITS = 40
 
 
@@ -74,14 +73,3 @@ def format_instant(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("recorded_at needs an aware datetime")
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def is_instant(text: str) -> bool:
-    """Whether ``text`` is exactly a ``recorded_at`` spelling."""
-    if not _INSTANT.match(text):
-        return False
-    try:
-        datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
-    except ValueError:
-        return False
-    return True

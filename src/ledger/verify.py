@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from ledger import canonical, checkpoint, merkle, note
@@ -106,12 +106,11 @@ class VerificationResult:
         return out
 
 
-@dataclass(frozen=True, slots=True)
-class _Checked:
-    """A worker's verdict on one stored row."""
+class _Checked(NamedTuple):
+    """A worker's verdict on one stored row: a plain tuple, cheap to send between processes."""
 
     seq: int
-    envelope: Envelope | None  # None when the entry could not be parsed
+    fields: tuple[Any, ...] | None  # Envelope fields, payload emptied unless the fold needs it
     id: str
     leaf: bytes
     signature_ok: bool | None  # None: key unknown to the worker, or not checked (trusted)
@@ -145,19 +144,19 @@ def _check_rows(
             if public is None or seq <= trusted_upto
             else verify_signature(public, entry.signature, SIGNING_CONTEXT + entry.envelope_bytes)
         )
-        if env.type not in _PAYLOAD_TYPES:
-            env = Envelope(
-                env.ledger,
-                env.seq,
-                env.prev,
-                env.type,
-                env.schema,
-                env.effective,
-                env.recorded_at,
-                env.signer,
-                {},
-            )
-        out.append(_Checked(seq, env, entry.id, leaf, ok, error))
+        payload = env.payload if env.type in _PAYLOAD_TYPES else {}
+        fields = (
+            env.ledger,
+            env.seq,
+            env.prev,
+            env.type,
+            env.schema,
+            env.effective,
+            env.recorded_at,
+            env.signer,
+            payload,
+        )
+        out.append(_Checked(seq, fields, entry.id, leaf, ok, error))
     return out
 
 
@@ -414,17 +413,17 @@ def _verify(
     for c in _checked(pages, workers, skip):
         count += 1
         fold.tree.append(c.leaf)
-        if c.envelope is None or c.error:
+        env = Envelope(*c.fields) if c.fields is not None else None
+        if env is None or c.error:
             assert c.error is not None
             fold.fail(c.seq, *c.error)
             # An unparsable entry has no trustworthy id: do not blame its successor's link too.
-            expected_seq, prev = c.seq + 1, c.id if c.envelope else None
-            if c.envelope is None:
+            expected_seq, prev = c.seq + 1, c.id if env else None
+            if env is None:
                 fold.note_unreadable()
             else:
-                fold.note_event(c.envelope)
+                fold.note_event(env)
             continue
-        env = c.envelope
         fold.note_event(env)
         if c.seq != expected_seq:
             fold.fail(c.seq, "sequence-gap", f"expected event {expected_seq}, found {c.seq}")
