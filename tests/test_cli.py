@@ -156,7 +156,8 @@ def test_commands_on_a_missing_ledger_say_how_to_start(cli: Callable[..., Result
             ("--effective", "30/06/2025"),
             "error: --effective: '30/06/2025' is not a date; expected YYYY-MM-DD, e.g. 2022-06-21",
         ),
-        (("--qualifier", "about"), "error: --qualifier: 'about'; expected one of = > < ~"),
+        (("--qualifier", "about"), "error: --qualifier: 'about' must be one of ['=', '>', '<', '~'] (expected exactly, more "
+         "than, less than, about (default =))"),
     ],
 )
 def test_bad_record_input_exits_2_and_writes_nothing(
@@ -202,7 +203,7 @@ def test_bad_year_and_name_exit_2(opened: dict[str, Path], cli: Callable[..., Re
         str(opened["treasurer"]),
     )
     assert name.code == 2 and name.err.startswith(
-        'error: name: "Chiffre d\'affaires" must match pattern'
+        'error: --name: "Chiffre d\'affaires" must match pattern'
     )
     assert len(name.err.strip().splitlines()) == 1
     assert db_rows(opened["db"]) == before

@@ -629,7 +629,13 @@ SUBTREE_API = frozenset(
 )
 # Provers over stored complete subtrees, for the store (maintained with the store code).
 STORE_API = frozenset(
-    {"CompactRange", "perfect_subtrees", "inclusion_proof_from", "consistency_proof_from"}
+    {
+        "CompactRange",
+        "perfect_subtrees",
+        "fold_subtrees",
+        "inclusion_proof_from",
+        "consistency_proof_from",
+    }
 )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import getpass
+import inspect
 import os
 import shlex
 import sys
@@ -21,8 +22,9 @@ import orjson
 import typer
 from typer.exceptions import TyperException
 
-from ledger import keys, scenario, transparency, values
+from ledger import catalogue, forms, keys, scenario, transparency, values
 from ledger.catalogue import ROLES
+from ledger.envelope import Entry
 from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
 from ledger.ledger import Draft, Ledger
 from ledger.verify import TrustedCheckpoint, VerificationResult, verify_ledger
@@ -242,68 +244,225 @@ def signer_list(
 # --- records ----------------------------------------------------------------------------------
 
 
-@record_app.command("metric")
-def record_metric(
+def _form_command(form: forms.Form) -> None:
+    """Register ``ledger record <form.command>``, its options read off the type's schema."""
+    props, required = forms.properties(form), forms.required(form)
+    params = [inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, annotation=typer.Context)]
+    for name, spec in props.items():
+        option = forms.option_name(form, name)
+        kind: Any = {"integer": int, "boolean": bool}.get(spec.get("type", ""), str)
+        if spec.get("type") == "array":
+            kind = list[int] if spec.get("items", {}).get("type") == "integer" else list[str]
+        if kind is bool:
+            option = f"{option}/--not-{option[2:]}"
+        help_text = spec.get("description", "")
+        if name in form.files:
+            help_text = f"a file holding {help_text}"
+        is_required = name in required and spec.get("type") != "array"
+        default: Any = ... if is_required else None
+        annotation: Any = Annotated[
+            kind if is_required else kind | None, typer.Option(option, help=help_text)
+        ]
+        params.append(
+            inspect.Parameter(
+                f"field_{name}",
+                inspect.Parameter.KEYWORD_ONLY,
+                default=default,
+                annotation=annotation,
+            )
+        )
+    params.append(inspect.Parameter("key", inspect.Parameter.KEYWORD_ONLY, annotation=KeyOption))
+    params.append(
+        inspect.Parameter(
+            "effective", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=EffectiveOption
+        )
+    )
+
+    def command(**kwargs: Any) -> None:
+        given = {name: kwargs[f"field_{name}"] for name in props}
+        try:
+            draft = forms.draft(form, given, kwargs["effective"], Path.cwd())
+            ledger = _open(kwargs["ctx"])
+            [entry] = ledger.append(_signing_key(kwargs["key"]), [draft])
+        except InputError as e:
+            if e.field.split(".")[0] in props:
+                raise InputError(forms.option_name(form, e.field), str(e).split(": ", 1)[1]) from e
+            raise
+        typer.echo(f"recorded {form.type} at event {entry.envelope.seq}", err=True)
+        typer.echo(str(entry.envelope.seq))
+
+    command.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in params}
+    command.__doc__ = f"{form.help} ({form.type}; prints its sequence number)"
+    command.__name__ = f"record_{form.command.replace('-', '_')}"
+    record_app.command(form.command)(command)
+
+
+EffectiveOption = Annotated[
+    str | None,
+    typer.Option(
+        "--effective",
+        help="Effective date YYYY-MM-DD (default: from the event, e.g. its date, 31 Dec of its "
+        "year, or the date of the decision it refers to; else today).",
+    ),
+]
+
+for _form in forms.FORMS:
+    _form_command(_form)
+
+
+@record_app.command("metrics")
+def record_metrics(
     ctx: typer.Context,
-    year: Annotated[int, typer.Option("--year", help="The financial year the figure is about.")],
-    name: Annotated[str, typer.Option("--name", help="Machine name of the figure, e.g. turnover.")],
-    value: Annotated[str, typer.Option("--value", help="A decimal with '.', e.g. 219949 or 0.06.")],
-    unit: Annotated[str, typer.Option("--unit", help="The unit, e.g. EUR, members, sessions.")],
+    year: Annotated[int, typer.Option("--year", help="The financial year of every figure.")],
+    file: Annotated[
+        Path,
+        typer.Option(
+            "--file",
+            help=f"CSV with a header: name,value,unit then any of "
+            f"{','.join(forms.CSV_COLUMNS[3:])}.",
+        ),
+    ],
     key: KeyOption,
-    qualifier: Annotated[
-        str,
-        typer.Option("--qualifier", help="'=' exactly, '>' more than, '<' less than, '~' about."),
-    ] = "=",
-    effective: Annotated[
-        str | None,
-        typer.Option("--effective", help="Effective date YYYY-MM-DD (default: 31 Dec of --year)."),
-    ] = None,
 ) -> None:
-    """Record a figure for a year (MetricSubmitted)."""
-    if qualifier not in ("=", ">", "<", "~"):
-        raise InputError("--qualifier", f"{qualifier!r}; expected one of = > < ~")
-    payload = {
-        "year": values.year("--year", year),
-        "name": name,
-        "value": values.decimal("--value", value),
-        "unit": unit,
-        "qualifier": qualifier,
-    }
-    when = values.iso_date("--effective", effective) if effective else f"{year}-12-31"
+    """Record a year's figures from a CSV file, all or nothing (a bad row names its line)."""
+    drafts = forms.metrics_csv(forms.read_text(file, "--file"), year, str(file))
+    entries = _open(ctx).append(_signing_key(key), drafts)
+    typer.echo(
+        f"recorded {len(entries)} figures for {year} at events "
+        f"{entries[0].envelope.seq}..{entries[-1].envelope.seq}",
+        err=True,
+    )
+
+
+@record_app.command("minutes")
+def record_minutes(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A minutes file (TOML; see docs/CLI-GUIDE.md).")],
+    key: KeyOption,
+) -> None:
+    """Record an assembly with all its resolutions and the articles they adopt, all or nothing."""
+    text = forms.read_text(file, "FILE")
+    drafts = forms.minutes_toml(text, str(file), file.parent)
+    entries = _open(ctx).append(_signing_key(key), drafts)
+    for entry in entries:
+        typer.echo(f"{entry.envelope.seq}\t{entry.envelope.type}")
+    typer.echo(f"recorded {len(entries)} events from {file}", err=True)
+
+
+@app.command()
+def correct(
+    ctx: typer.Context,
+    seq: Annotated[int, typer.Argument(help="The event to correct.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+    assignments: Annotated[
+        list[str], typer.Option("--set", help="FIELD=VALUE to change (repeatable).")
+    ],
+    key: KeyOption,
+) -> None:
+    """Correct an event: records EventCorrected with the whole corrected payload. Never an edit."""
     ledger = _open(ctx)
-    [entry] = ledger.append(_signing_key(key), [Draft("MetricSubmitted", payload, when)])
-    typer.echo(f"recorded {name} for {year} at event {entry.envelope.seq}", err=True)
+    target = ledger.entry(seq).envelope
+    replacement = forms.corrected(target.type, target.payload, assignments)
+    payload = {"event": seq, "reason": reason, "replacement": replacement}
+    [entry] = ledger.append(_signing_key(key), [Draft("EventCorrected", payload)])
+    typer.echo(f"corrected event {seq} at event {entry.envelope.seq}", err=True)
+    typer.echo(str(entry.envelope.seq))
+
+
+@app.command()
+def retract(
+    ctx: typer.Context,
+    seq: Annotated[int, typer.Argument(help="The event to retract.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
+    key: KeyOption,
+) -> None:
+    """Retract an event recorded in error: records EventRetracted. Never a deletion."""
+    ledger = _open(ctx)
+    payload = {"event": seq, "reason": reason}
+    [entry] = ledger.append(_signing_key(key), [Draft("EventRetracted", payload)])
+    typer.echo(f"retracted event {seq} at event {entry.envelope.seq}", err=True)
+    typer.echo(str(entry.envelope.seq))
 
 
 # --- reading ----------------------------------------------------------------------------------
+
+
+def _event_json(entry: Entry) -> dict[str, Any]:
+    env = entry.envelope
+    return {
+        "seq": env.seq,
+        "type": env.type,
+        "effective": env.effective,
+        "recorded_at": env.recorded_at,
+        "signer": env.signer,
+        "payload": env.payload,
+        "id": entry.id,
+    }
 
 
 @app.command()
 def log(
     ctx: typer.Context,
     as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one event a line.")] = False,
+    event_type: Annotated[
+        list[str] | None, typer.Option("--type", help="Only events of this type (repeatable).")
+    ] = None,
+    year: Annotated[
+        int | None, typer.Option("--year", help="Only events effective in this year.")
+    ] = None,
+    signer: Annotated[
+        str | None, typer.Option("--signer", help="Only events signed by this key id (or prefix).")
+    ] = None,
 ) -> None:
     """List the events, one a line: seq, type, effective date, recorded-at, signer, payload."""
+    for t in event_type or []:
+        if t not in catalogue.SIGNING_ROLES:
+            raise InputError("--type", f"{t!r} is not an event type; e.g. MetricSubmitted")
     for entry in _open(ctx, read_only=True).entries():
         env = entry.envelope
+        if event_type and env.type not in event_type:
+            continue
+        if year is not None and env.effective[:4] != f"{year:04d}":
+            continue
+        if signer and not env.signer.startswith(signer):
+            continue
         if as_json:
-            _echo_json(
-                {
-                    "seq": env.seq,
-                    "type": env.type,
-                    "effective": env.effective,
-                    "recorded_at": env.recorded_at,
-                    "signer": env.signer,
-                    "payload": env.payload,
-                    "id": entry.id,
-                }
-            )
+            _echo_json(_event_json(entry))
         else:
             payload = orjson.dumps(env.payload, option=orjson.OPT_SORT_KEYS).decode()
             typer.echo(
                 f"{env.seq:>6}  {env.type:<18} {env.effective}  {env.recorded_at}  "
                 f"{env.signer[:12]}  {payload}"
             )
+
+
+@app.command()
+def show(
+    ctx: typer.Context,
+    seq: Annotated[int, typer.Argument(help="The event's sequence number.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Show one event whole: its envelope, payload and id."""
+    entry = _open(ctx, read_only=True).entry(seq)
+    if as_json:
+        _echo_json(_event_json(entry))
+        return
+    env = entry.envelope
+    for label, value in (
+        ("seq", env.seq),
+        ("type", f"{env.type} (schema v{env.schema})"),
+        ("effective", env.effective),
+        ("recorded at", env.recorded_at),
+        ("signer", env.signer),
+        ("prev", env.prev),
+        ("id", entry.id),
+    ):
+        typer.echo(f"{label:<12} {value}")
+    typer.echo("payload")
+    for name, value in env.payload.items():
+        text = value if isinstance(value, str) else orjson.dumps(value).decode()
+        typer.echo(f"  {name}: {text}")
 
 
 @app.command()

@@ -7,16 +7,17 @@ transaction. When another writer took the head first, it re-reads, re-signs and 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import catalogue, checkpoint, merkle
+from ledger import catalogue, checkpoint, merkle, semantics
 from ledger.envelope import (
     GENESIS_PREV,
     SIGNING_CONTEXT,
@@ -29,7 +30,7 @@ from ledger.envelope import (
 )
 from ledger.errors import InputError, IntegrityError, LedgerStateError, StoreError
 from ledger.keys import SigningKey, check_public_key
-from ledger.signers import REGISTRY_TYPES, Registry
+from ledger.signers import REGISTRY_TYPES, Refusal, Registry
 from ledger.store import Conflict, Row, Store, open_store
 from ledger.tree import LedgerTree
 from ledger.values import format_instant
@@ -49,6 +50,13 @@ class Draft:
     type: str
     payload: dict[str, Any]
     effective: str | None = None
+    # Fields that refer to another draft of the same batch, by its index there: the ledger
+    # puts in that draft's sequence number once it knows it (a minutes file's resolutions
+    # refer to its assembly).
+    links: Mapping[str, int] = field(default_factory=dict)
+
+    def resolved(self, seqs: Sequence[int]) -> dict[str, Any]:
+        return {**self.payload, **{name: seqs[i] for name, i in self.links.items()}}
 
 
 @dataclass(slots=True)
@@ -146,7 +154,7 @@ class Ledger:
             version = catalogue.CURRENT_SCHEMA.get(draft.type)
             if version is None:
                 raise InputError("type", f"unknown event type {draft.type}")
-            catalogue.validate(draft.type, version, draft.payload)
+            semantics.validate(draft.type, version, draft.resolved([1] * len(drafts)))
         signer = key.public.key_id
         for attempt in range(MAX_ATTEMPTS):
             envelopes = self._envelopes(signer, drafts)
@@ -181,28 +189,91 @@ class Ledger:
         recorded_at = max(now, head.envelope.recorded_at) if head else now
         seq = head.envelope.seq + 1 if head else 1
         prev = head.id if head else GENESIS_PREV
+        known = _Known(self, seq)
+        seqs = range(seq, seq + len(drafts))
         envelopes = []
         for draft in drafts:
+            draft = dataclasses.replace(draft, payload=draft.resolved(seqs), links={})
+            version = catalogue.CURRENT_SCHEMA[draft.type]
+            refs = semantics.references(draft.type, version, draft.payload)
+            targets = known.envelopes([r.seq for r in refs])
+            problem = semantics.check_references(seq, refs, {n: e.type for n, e in targets.items()})
+            if problem is not None:
+                raise InputError(*problem)
+            effective = draft.effective or self._default_effective(draft, targets)
             env = Envelope(
                 ledger=str(self.id),
                 seq=seq,
                 prev=prev,
                 type=draft.type,
-                schema=catalogue.CURRENT_SCHEMA[draft.type],
-                effective=draft.effective or recorded_at[:10],
+                schema=version,
+                effective=effective or recorded_at[:10],
                 recorded_at=recorded_at,
                 signer=signer,
                 payload=draft.payload,
             )
             refusal = registry.check(env)
+            if refusal is None and draft.type in semantics.CORRECTION_TYPES:
+                refusal = known.check_correction(env, registry)
             if refusal is not None:
                 raise InputError("--key", f"{refusal.reason}: {refusal.detail}")
             registry.apply(env)
+            known.add(env)
             data = env.to_bytes()
             envelopes.append((env, data))
             prev = event_id(data)
             seq += 1
         return envelopes
+
+    @staticmethod
+    def _default_effective(draft: Draft, targets: dict[int, Envelope]) -> str | None:
+        if draft.type == "EventCorrected":
+            # A correction folds into the year of what it corrects, as corrected.
+            target = targets[draft.payload["event"]]
+            return (
+                semantics.default_effective(target.type, draft.payload["replacement"], {})
+                or target.effective
+            )
+        effective_of = {n: e.effective for n, e in targets.items()}
+        return semantics.default_effective(draft.type, draft.payload, effective_of)
+
+
+class _Known:
+    """What appending needs to know of earlier events: fetched from the store when first asked,
+    or taken from the batch being built."""
+
+    def __init__(self, ledger: Ledger, first_new: int) -> None:
+        self.ledger = ledger
+        self.first_new = first_new
+        self.cache: dict[int, Envelope] = {}
+        self.retracted: set[int] | None = None
+
+    def envelopes(self, seqs: Sequence[int]) -> dict[int, Envelope]:
+        missing = [n for n in seqs if n not in self.cache and n < self.first_new]
+        for row in self.ledger.store.rows(self.ledger.id, missing):
+            self.cache[row.seq] = _parse(row).envelope
+        return {n: self.cache[n] for n in seqs if n in self.cache}
+
+    def add(self, env: Envelope) -> None:
+        self.cache[env.seq] = env
+        if env.type == "EventRetracted" and self.retracted is not None:
+            self.retracted.add(env.payload["event"])
+
+    def check_correction(self, env: Envelope, registry: Registry) -> Refusal | None:
+        if self.retracted is None:
+            rows = self.ledger.store.read_topics(self.ledger.id, ["EventRetracted"])
+            self.retracted = {_parse(r).envelope.payload["event"] for r in rows}
+            self.retracted |= {
+                e.payload["event"] for e in self.cache.values() if e.type == "EventRetracted"
+            }
+        target = self.envelopes([env.payload["event"]])[env.payload["event"]]
+        problem = semantics.check_correction(
+            env.type, env.payload, target.type, target.schema, target.seq in self.retracted
+        )
+        if problem is not None:
+            raise InputError(*problem)
+        # Correcting an event takes the right to sign it in the first place.
+        return registry.check(dataclasses.replace(env, type=target.type))
 
 
 def _parse(row: Row) -> Entry:

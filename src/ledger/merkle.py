@@ -70,6 +70,7 @@ __all__ = [
     "ProofError",
     "consistency_proof",
     "consistency_proof_from",
+    "fold_subtrees",
     "inclusion_proof",
     "inclusion_proof_from",
     "leaf_hash",

@@ -108,6 +108,18 @@ class Store:
                 return
             after = page[-1].originator_version
 
+    def rows(self, ledger: UUID, seqs: Sequence[int]) -> list[Row]:
+        """The events of ``ledger`` with these sequence numbers (those that exist)."""
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        found = self._query(
+            f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} "
+            f"WHERE originator_id = ? AND originator_version IN ({marks})",
+            (ledger.hex, *seqs),
+        )
+        return [Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in found]
+
     def read_topics(self, ledger: UUID, topics: Sequence[str]) -> list[Row]:
         """The events of ``ledger`` whose stored type is one of ``topics``, in order."""
         marks = ",".join("?" * len(topics))

@@ -1,0 +1,308 @@
+"""The secretary's forms: how each event type is filled in from the command line, a minutes file
+or a figures CSV. One table says, per type, the subcommand's name and the option names that differ
+from the schema's field names; everything else (option types, help, required) comes from the
+schema itself, so the CLI cannot drift from the catalogue.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ledger import catalogue, values
+from ledger.errors import InputError
+from ledger.ledger import Draft
+
+DECIMAL_PATTERNS = frozenset({"^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$", "^(0|[1-9][0-9]*)(\\.[0-9]+)?$"})
+DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
+@dataclass(frozen=True, slots=True)
+class Form:
+    """How one event type is recorded: ``ledger record <command> …``."""
+
+    command: str
+    type: str
+    help: str
+    options: Mapping[str, str] = field(default_factory=dict)  # field → option name
+    files: Mapping[str, str] = field(default_factory=dict)  # field → option reading a file
+
+
+FORMS = (
+    Form("metric", "MetricSubmitted", "Record a figure for a year."),
+    Form(
+        "narrative",
+        "NarrativeSubmitted",
+        "Record a section of the year's narrative.",
+        files={"text": "--text-file"},
+    ),
+    Form(
+        "legal-form",
+        "LegalFormChanged",
+        "Record a change of legal form.",
+        options={"from": "--from", "to": "--to"},
+    ),
+    Form("accreditation", "AccreditationGranted", "Record an accreditation granted."),
+    Form(
+        "accreditation-presumed",
+        "AccreditationPresumed",
+        "Record an accreditation presumed by law (former finalité sociale).",
+    ),
+    Form("accreditation-withdrawn", "AccreditationWithdrawn", "Record an accreditation withdrawn."),
+    Form(
+        "article",
+        "StatuteArticleAdopted",
+        "Record a statute article adopted (initial statutes or amendment).",
+        options={"title_fr": "--title"},
+        files={"text_fr": "--text-file", "text_nl": "--text-nl-file", "text_de": "--text-de-file"},
+    ),
+    Form("article-repeal", "StatuteArticleRepealed", "Record a statute article repealed."),
+    Form(
+        "assembly",
+        "AssemblyHeld",
+        "Record a general assembly held.",
+        options={"shareholders_present": "--present", "shareholders_represented": "--represented"},
+    ),
+    Form(
+        "resolution",
+        "ResolutionVoted",
+        "Record a resolution voted by an assembly.",
+        options={
+            "votes_for": "--for",
+            "votes_against": "--against",
+            "votes_abstaining": "--abstaining",
+            "max_votes_single_shareholder": "--max-single",
+            "majority_required": "--majority",
+        },
+    ),
+    Form("board-meeting", "BoardMeetingHeld", "Record a board meeting held."),
+    Form(
+        "board-review",
+        "BoardReviewRecorded",
+        "Record the board's review of one accreditation condition.",
+    ),
+    Form("director", "DirectorAppointed", "Record a director appointed."),
+    Form("director-left", "DirectorLeft", "Record a director leaving."),
+    Form(
+        "director-pay",
+        "DirectorRemunerationDecided",
+        "Record the assembly's decision on a director's pay.",
+    ),
+    Form("accounts", "AccountsApproved", "Record the annual accounts approved."),
+    Form("profit-allocation", "ProfitAllocated", "Record the allocation of a year's result."),
+    Form(
+        "resignation",
+        "ShareholderResigned",
+        "Record a shareholder's resignation and repayment (member number, never a name).",
+    ),
+)
+BY_COMMAND = {f.command: f for f in FORMS}
+
+
+def option_name(form: Form, name: str) -> str:
+    return form.files.get(name) or form.options.get(name) or "--" + name.replace("_", "-")
+
+
+def properties(form: Form) -> dict[str, dict[str, Any]]:
+    props: dict[str, dict[str, Any]] = catalogue.schema(form.type, 1)["properties"]
+    return props
+
+
+def required(form: Form) -> set[str]:
+    return set(catalogue.schema(form.type, 1).get("required", []))
+
+
+def coerce(form: Form, name: str, value: Any, *, where: str | None = None) -> Any:
+    """A value as typed (option, CSV cell, TOML value) turned into its payload form, with the
+    friendly checks first (a decimal comma, a date that does not exist)."""
+    return _coerce(properties(form)[name], value, where or option_name(form, name))
+
+
+def _coerce(spec: Mapping[str, Any], value: Any, label: str) -> Any:
+    if spec.get("type") == "string" and isinstance(value, str):
+        pattern = spec.get("pattern")
+        if pattern in DECIMAL_PATTERNS:
+            return values.decimal(label, value)
+        if pattern == DATE_PATTERN:
+            return values.iso_date(label, value)
+    return value
+
+
+def corrected(
+    event_type: str, payload: Mapping[str, Any], assignments: list[str]
+) -> dict[str, Any]:
+    """``payload`` with ``FIELD=VALUE`` assignments applied, each value read as its field's
+    schema type says (integers, ``true``/``false``, JSON arrays, text as is)."""
+    props = catalogue.schema(event_type, 1)["properties"]
+    replacement = dict(payload)
+    for assignment in assignments:
+        name, sep, text = assignment.partition("=")
+        if not sep or name not in props:
+            raise InputError(
+                "--set",
+                f"{assignment!r}: expected FIELD=VALUE with FIELD one of {', '.join(props)}",
+            )
+        spec, label = props[name], f"--set {name}"
+        kind = spec.get("type")
+        try:
+            if kind == "integer":
+                replacement[name] = int(text)
+            elif kind == "boolean":
+                replacement[name] = {"true": True, "false": False}[text]
+            elif kind == "array":
+                replacement[name] = json.loads(text)
+            else:
+                replacement[name] = _coerce(spec, text, label)
+        except (ValueError, KeyError):
+            raise InputError(label, f"{text!r} is not a {kind}") from None
+    if replacement == dict(payload):
+        raise InputError("--set", "nothing changes; a correction must change something")
+    return replacement
+
+
+def draft(form: Form, given: Mapping[str, Any], effective: str | None, base: Path) -> Draft:
+    """The draft of one event from field values (``None`` or absent: not given). Fields read
+    from files (``files``) are given as paths, relative to ``base``."""
+    payload: dict[str, Any] = {}
+    for name, value in given.items():
+        if value is None or value == []:
+            continue
+        if name in form.files:
+            payload[name] = read_text(base / Path(value), option_name(form, name))
+        else:
+            payload[name] = coerce(form, name, value)
+    if effective is not None:
+        effective = values.iso_date("--effective", effective)
+    return Draft(form.type, payload, effective)
+
+
+def read_text(path: Path, label: str) -> str:
+    """A text file exactly as written (UTF-8; nothing stripped or normalised)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as e:
+        raise InputError(label, f"cannot read {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(label, f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+
+
+# --- figures in bulk ------------------------------------------------------------------------------
+
+CSV_COLUMNS = (
+    "name",
+    "value",
+    "unit",
+    "qualifier",
+    "period",
+    "scope",
+    "label_fr",
+    "label_nl",
+    "source",
+)
+
+
+def metrics_csv(text: str, year: int, source: str) -> list[Draft]:
+    """Figures of one year from CSV text (header ``name,value,unit`` then any of the optional
+    columns of ``CSV_COLUMNS``). A bad row raises ``InputError`` naming its line."""
+    form = BY_COMMAND["metric"]
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    unknown = [c for c in header if c not in CSV_COLUMNS]
+    missing = [c for c in ("name", "value", "unit") if c not in header]
+    if unknown or missing:
+        raise InputError(
+            source,
+            f"line 1: columns must be name,value,unit then any of "
+            f"{','.join(CSV_COLUMNS[3:])} (unknown {unknown}, missing {missing})",
+        )
+    drafts = []
+    for row in reader:
+        where = f"{source} line {reader.line_num}"
+        if None in row or any(v is None for v in row.values()):
+            raise InputError(where, "the row does not have as many cells as the header")
+        payload: dict[str, Any] = {"year": values.year("--year", year)}
+        for column, cell in row.items():
+            if cell != "":
+                payload[column] = coerce(form, column, cell, where=f"{where}, column {column}")
+        try:
+            catalogue.validate(form.type, 1, payload)
+        except InputError as e:
+            raise InputError(f"{where}, column {e.field}", str(e).split(": ", 1)[1]) from None
+        drafts.append(Draft(form.type, payload, None))
+    if not drafts:
+        raise InputError(source, "no figures after the header line")
+    return drafts
+
+
+# --- minutes --------------------------------------------------------------------------------------
+
+_CHILDREN = {"article": "article", "repeal": "article-repeal", "legal_form": "legal-form"}
+
+
+def minutes_toml(text: str, source: str, base: Path) -> list[Draft]:
+    """An assembly with its resolutions and what each adopted, from a minutes file.
+
+    The drafts come in order (assembly, then each resolution followed by its articles, repeals
+    and legal-form change); their references to each other are *relative*: the ledger fills in
+    sequence numbers when it appends them (``Draft.links``).
+    """
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(source, f"not TOML: {e}") from None
+    unknown = set(doc) - {"assembly", "resolution"}
+    if unknown or not isinstance(doc.get("assembly"), dict):
+        raise InputError(
+            source,
+            "expected an [assembly] table and [[resolution]] tables "
+            f"(unknown keys {sorted(unknown)})",
+        )
+    drafts = [_table_draft("assembly", doc["assembly"], f"{source} [assembly]", base, {})]
+    for i, resolution in enumerate(doc.get("resolution", []), start=1):
+        where = f"{source} [[resolution]] #{i}"
+        if not isinstance(resolution, dict):
+            raise InputError(where, "must be a table")
+        children = {k: resolution.pop(k) for k in list(resolution) if k in _CHILDREN}
+        resolution_at = len(drafts)
+        drafts.append(_table_draft("resolution", resolution, where, base, {"assembly": 0}))
+        for key, tables in children.items():
+            for j, table in enumerate(tables if isinstance(tables, list) else [tables], start=1):
+                drafts.append(
+                    _table_draft(
+                        _CHILDREN[key],
+                        table,
+                        f"{where} {key} #{j}",
+                        base,
+                        {"resolution": resolution_at},
+                    )
+                )
+    return drafts
+
+
+def _table_draft(command: str, table: Any, where: str, base: Path, links: dict[str, int]) -> Draft:
+    form = BY_COMMAND[command]
+    if not isinstance(table, dict):
+        raise InputError(where, "must be a table")
+    props = properties(form)
+    given: dict[str, Any] = {}
+    effective = table.pop("effective", None)
+    for key, value in table.items():
+        name = key.removesuffix("_file") if key.endswith("_file") else key
+        if name not in props or name in links:
+            raise InputError(
+                f"{where} {key}",
+                f"no such field; expected one of {', '.join(sorted(set(props) - set(links)))}",
+            )
+        if key.endswith("_file"):
+            given[name] = read_text(base / str(value), f"{where} {key}")
+        else:
+            given[name] = coerce(form, name, value, where=f"{where} {key}")
+    if effective is not None:
+        effective = values.iso_date(f"{where} effective", str(effective))
+    return Draft(form.type, given, effective, links)
