@@ -156,8 +156,11 @@ def test_commands_on_a_missing_ledger_say_how_to_start(cli: Callable[..., Result
             ("--effective", "30/06/2025"),
             "error: --effective: '30/06/2025' is not a date; expected YYYY-MM-DD, e.g. 2022-06-21",
         ),
-        (("--qualifier", "about"), "error: --qualifier: 'about' must be one of ['=', '>', '<', '~'] (expected exactly, more "
-         "than, less than, about (default =))"),
+        (
+            ("--qualifier", "about"),
+            "error: --qualifier: 'about' must be one of ['=', '>', '<', '~'] (expected "
+            "exactly, more than, less than, about (default =))",
+        ),
     ],
 )
 def test_bad_record_input_exits_2_and_writes_nothing(

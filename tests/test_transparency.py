@@ -10,8 +10,8 @@ from pathlib import Path
 
 import orjson
 import pytest
-
 from conftest import Result, db_rows, make_key, run_subprocess, tamper
+
 from ledger import checkpoint, keys, merkle, note, verify
 from ledger.envelope import Envelope, entry_bytes, event_id, parse_entry
 from ledger.ledger import Draft, Ledger
@@ -21,8 +21,21 @@ from ledger.ledger import Draft, Ledger
 def logged(opened: dict[str, Path], cli: Callable[..., Result], tmp_path: Path) -> dict[str, Path]:
     """The opened ledger, plus a Council key enrolled and a cosigned checkpoint at size 7."""
     council = make_key(tmp_path, "Conseil national")
-    assert cli("signer", "add", "--pub", f"{council}.pub", "--name", "Conseil national",
-               "--role", "council", "--key", str(opened["founder"])).code == 0
+    assert (
+        cli(
+            "signer",
+            "add",
+            "--pub",
+            f"{council}.pub",
+            "--name",
+            "Conseil national",
+            "--role",
+            "council",
+            "--key",
+            str(opened["founder"]),
+        ).code
+        == 0
+    )
     cp = tmp_path / "cp7"
     assert cli("checkpoint", "--key", str(opened["founder"]), "--out", str(cp)).code == 0
     assert cli("checkpoint", "cosign", str(cp), "--key", str(council)).code == 0
@@ -53,8 +66,10 @@ def test_checkpoint_note_is_c2sp(logged: dict[str, Path]) -> None:
     assert (cp.size, cp.root) == (7, ledger.tree().root(7))
     founder = keys.load_signing_key(logged["founder"], lambda p: b"").public
     council = keys.load_public_key(Path(f"{logged['council']}.pub"))
-    verified = note.verify_note(parsed, [checkpoint.log_verifier(cp.origin, founder.raw),
-                                         checkpoint.cosigner_verifier(council)])
+    verified = note.verify_note(
+        parsed,
+        [checkpoint.log_verifier(cp.origin, founder.raw), checkpoint.cosigner_verifier(council)],
+    )
     assert [v.key.name for v in verified] == [cp.origin, "Conseil-national"]
     assert verified[1].timestamp is not None
 
@@ -117,16 +132,32 @@ def test_prove_gives_c2sp_tlog_proof_that_verifies(
 def test_verify_trusted_passes_then_catches_truncation_and_rewrite(
     logged: dict[str, Path], cli: Callable[..., Result]
 ) -> None:
-    assert cli("record", "metric", "--year", "2026", "--name", "late", "--value", "1",
-               "--unit", "EUR", "--key", str(logged["treasurer"])).code == 0
+    assert (
+        cli(
+            "record",
+            "metric",
+            "--year",
+            "2026",
+            "--name",
+            "late",
+            "--value",
+            "1",
+            "--unit",
+            "EUR",
+            "--key",
+            str(logged["treasurer"]),
+        ).code
+        == 0
+    )
     ok = run_subprocess("verify", "--trusted", str(logged["cp"]), cwd=logged["db"].parent)
     assert ok.code == 0, ok
     backup = logged["db"].parent / "backup.db"
     with sqlite3.connect(logged["db"]) as src, sqlite3.connect(backup) as dst:
         src.backup(dst)
     tamper(logged["db"], ("DELETE FROM stored_events WHERE originator_version >= 6", ()))
-    cut = run_subprocess("verify", "--trusted", str(logged["cp"]), "--json",
-                         cwd=logged["db"].parent)
+    cut = run_subprocess(
+        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].parent
+    )
     assert cut.code == 1
     assert orjson.loads(cut.out)["failures"][0]["reason"] == "truncated"
     # The enterprise rewrites event 5 with its own legitimate key and re-chains what follows.
@@ -134,8 +165,9 @@ def test_verify_trusted_passes_then_catches_truncation_and_rewrite(
         src.backup(dst)
     rewrite_from(logged["db"], 5, logged["treasurer"].parent)
     assert run_subprocess("verify", cwd=logged["db"].parent).code == 0  # undetectable alone
-    bad = run_subprocess("verify", "--trusted", str(logged["cp"]), "--json",
-                         cwd=logged["db"].parent)
+    bad = run_subprocess(
+        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].parent
+    )
     assert bad.code == 1
     first = orjson.loads(bad.out)["failures"][0]
     assert (first["seq"], first["reason"]) == (7, "checkpoint-mismatch")
@@ -153,25 +185,38 @@ def rewrite_from(db: Path, seq: int, folder: Path) -> None:
     new_rows, prev = [], None
     tree = merkle.CompactRange()
     nodes = []
-    for s, topic, entry in rows:
+    for s, _topic, entry in rows:
         env = parse_entry(entry).envelope
         if s >= seq:
             payload = dict(env.payload)
             if s == seq:
                 payload["value"] = str(int(payload["value"]) + 1)
-            env = Envelope(env.ledger, env.seq, prev or env.prev, env.type, env.schema,
-                           env.effective, env.recorded_at, env.signer, payload)
+            env = Envelope(
+                env.ledger,
+                env.seq,
+                prev or env.prev,
+                env.type,
+                env.schema,
+                env.effective,
+                env.recorded_at,
+                env.signer,
+                payload,
+            )
             data = env.to_bytes()
             entry = entry_bytes(env, signers[env.signer].sign(env.signing_input()), data)
         prev = event_id(env.to_bytes())
         new_rows.append((entry, s))
         nodes += tree.append(merkle.leaf_hash(entry))
     ledger_hex = parse_entry(rows[0][2]).envelope.ledger.replace("-", "")
-    tamper(db, *[("UPDATE stored_events SET state = ? WHERE originator_version = ?", r)
-                 for r in new_rows],
-           ("DELETE FROM merkle_nodes", ()),
-           *[("INSERT INTO merkle_nodes VALUES (?,?,?,?)", (ledger_hex, lv, i, h))
-             for lv, i, h in nodes])
+    tamper(
+        db,
+        *[("UPDATE stored_events SET state = ? WHERE originator_version = ?", r) for r in new_rows],
+        ("DELETE FROM merkle_nodes", ()),
+        *[
+            ("INSERT INTO merkle_nodes VALUES (?,?,?,?)", (ledger_hex, lv, i, h))
+            for lv, i, h in nodes
+        ],
+    )
 
 
 def export(folder: Path, name: str = "bundle") -> Path:
@@ -180,8 +225,9 @@ def export(folder: Path, name: str = "bundle") -> Path:
 
 
 def audit(folder: Path, bundle: Path, council: Path, *extra: str) -> dict[str, object]:
-    result = run_subprocess("audit", str(bundle), "--trust", f"{council}.pub", "--json",
-                            *extra, cwd=folder)
+    result = run_subprocess(
+        "audit", str(bundle), "--trust", f"{council}.pub", "--json", *extra, cwd=folder
+    )
     report: dict[str, object] = orjson.loads(result.out)
     assert result.code == (0 if report["ok"] else 1), result
     return report
@@ -211,8 +257,9 @@ def test_audit_catches_a_truncated_tail(logged: dict[str, Path]) -> None:
     lines = bundle.read_bytes().splitlines(keepends=True)
     bundle.write_bytes(b"".join(lines[:-2]))
     assert first_failure(audit(folder, bundle, logged["council"])) == (6, "header-mismatch")
-    assert first_failure(audit(folder, bundle, logged["council"], "--trusted",
-                               str(logged["cp"]))) == (6, "truncated")
+    assert first_failure(
+        audit(folder, bundle, logged["council"], "--trusted", str(logged["cp"]))
+    ) == (6, "truncated")
 
 
 def test_audit_catches_a_rewritten_middle_event(logged: dict[str, Path]) -> None:
@@ -224,8 +271,9 @@ def test_audit_catches_a_rewritten_middle_event(logged: dict[str, Path]) -> None
     assert first_failure(report) == (7, "checkpoint-mismatch")
 
 
-def test_audit_catches_a_fork(logged: dict[str, Path], cli: Callable[..., Result],
-                              tmp_path: Path) -> None:
+def test_audit_catches_a_fork(
+    logged: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
     # Two ledgers sharing the first 7 events, then each its own figure: the Council holds a
     # checkpoint of branch A at size 8; the bundle it is shown is branch B.
     folder = logged["db"].parent
@@ -233,8 +281,25 @@ def test_audit_catches_a_fork(logged: dict[str, Path], cli: Callable[..., Result
     with sqlite3.connect(logged["db"]) as src, sqlite3.connect(fork) as dst:
         src.backup(dst)
     for db, value in ((logged["db"], "1"), (fork, "2")):
-        assert cli("--ledger", str(db), "record", "metric", "--year", "2026", "--name", "x",
-                   "--value", value, "--unit", "EUR", "--key", str(logged["treasurer"])).code == 0
+        assert (
+            cli(
+                "--ledger",
+                str(db),
+                "record",
+                "metric",
+                "--year",
+                "2026",
+                "--name",
+                "x",
+                "--value",
+                value,
+                "--unit",
+                "EUR",
+                "--key",
+                str(logged["treasurer"]),
+            ).code
+            == 0
+        )
     cp_a = tmp_path / "cp-a"
     assert cli("checkpoint", "--key", str(logged["founder"]), "--out", str(cp_a)).code == 0
     assert cli("checkpoint", "cosign", str(cp_a), "--key", str(logged["council"])).code == 0
@@ -250,8 +315,9 @@ def test_audit_refuses_a_trusted_checkpoint_without_its_cosignature(
     bundle = export(folder)
     stripped = tmp_path / "stripped"
     data = logged["cp"].read_bytes()
-    stripped.write_bytes(b"".join(
-        line for line in data.splitlines(keepends=True) if b"Conseil-national" not in line))
+    stripped.write_bytes(
+        b"".join(line for line in data.splitlines(keepends=True) if b"Conseil-national" not in line)
+    )
     assert stripped.read_bytes() != data
     report = audit(folder, bundle, logged["council"], "--trusted", str(stripped))
     assert first_failure(report)[1] == "untrusted-checkpoint"
@@ -266,8 +332,10 @@ def test_removed_cosignature_in_a_recorded_checkpoint(
     lines = bundle.read_bytes().splitlines(keepends=True)
     obj = orjson.loads(lines[8])
     obj["payload"]["note"] = "".join(
-        line for line in obj["payload"]["note"].splitlines(keepends=True)
-        if "Conseil-national" not in line)
+        line
+        for line in obj["payload"]["note"].splitlines(keepends=True)
+        if "Conseil-national" not in line
+    )
     lines[8] = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS) + b"\n"
     bundle.write_bytes(b"".join(lines))
     assert first_failure(audit(folder, bundle, logged["council"])) == (8, "bad-signature")
@@ -279,19 +347,66 @@ def test_late_entries_are_listed(logged: dict[str, Path], cli: Callable[..., Res
     folder = logged["db"].parent
     ledger = ledger_at(logged["db"])
     closed = int(ledger.entry(7).envelope.recorded_at[:4]) - 1
-    assert cli("record", "metric", "--year", str(closed), "--name", "late", "--value", "5",
-               "--unit", "EUR", "--key", str(logged["treasurer"])).code == 0
-    assert cli("record", "metric", "--year", str(closed + 1), "--name", "current",
-               "--value", "6", "--unit", "EUR", "--key", str(logged["treasurer"])).code == 0
+    assert (
+        cli(
+            "record",
+            "metric",
+            "--year",
+            str(closed),
+            "--name",
+            "late",
+            "--value",
+            "5",
+            "--unit",
+            "EUR",
+            "--key",
+            str(logged["treasurer"]),
+        ).code
+        == 0
+    )
+    assert (
+        cli(
+            "record",
+            "metric",
+            "--year",
+            str(closed + 1),
+            "--name",
+            "current",
+            "--value",
+            "6",
+            "--unit",
+            "EUR",
+            "--key",
+            str(logged["treasurer"]),
+        ).code
+        == 0
+    )
     assert cli("checkpoint", "record", str(logged["cp"]), "--key", str(logged["founder"])).code == 0
-    assert cli("record", "metric", "--year", str(closed - 3), "--name", "older", "--value", "7",
-               "--unit", "EUR", "--key", str(logged["treasurer"])).code == 0
+    assert (
+        cli(
+            "record",
+            "metric",
+            "--year",
+            str(closed - 3),
+            "--name",
+            "older",
+            "--value",
+            "7",
+            "--unit",
+            "EUR",
+            "--key",
+            str(logged["treasurer"]),
+        ).code
+        == 0
+    )
     report = audit(folder, export(folder), logged["council"])
     assert report["ok"] is True
     late = report["late_entries"]
     assert isinstance(late, list)
-    assert [(e["seq"], e["type"], e["effective"], e["checkpoint_size"], e["covered_until"])
-            for e in late] == [
+    assert [
+        (e["seq"], e["type"], e["effective"], e["checkpoint_size"], e["covered_until"])
+        for e in late
+    ] == [
         (8, "MetricSubmitted", f"{closed}-12-31", 7, f"{closed}-12-31"),
         (11, "MetricSubmitted", f"{closed - 3}-12-31", 7, f"{closed}-12-31"),
     ]
@@ -303,15 +418,18 @@ def test_forged_recorded_checkpoint_fails_verification(logged: dict[str, Path]) 
     ledger = ledger_at(logged["db"])
     founder = keys.load_signing_key(logged["founder"], lambda p: b"")
     wrong = checkpoint.sign(ledger.origin(), 7, b"\x00" * 32, founder).to_bytes().decode()
-    ledger.append(founder, [Draft("CheckpointRecorded",
-                                  {"size": 7, "root": "00" * 32, "note": wrong})])
+    ledger.append(
+        founder, [Draft("CheckpointRecorded", {"size": 7, "root": "00" * 32, "note": wrong})]
+    )
     result = verify.verify_ledger(ledger.store, ledger.id)
     assert [(f.seq, f.reason) for f in result.failures] == [(8, "bad-checkpoint")]
 
 
 def test_tampered_tree_nodes_are_caught(logged: dict[str, Path]) -> None:
-    tamper(logged["db"], ("UPDATE merkle_nodes SET hash = ? WHERE level = 0 AND idx = 2",
-                          (b"\x11" * 32,)))
+    tamper(
+        logged["db"],
+        ("UPDATE merkle_nodes SET hash = ? WHERE level = 0 AND idx = 2", (b"\x11" * 32,)),
+    )
     result = run_subprocess("verify", "--json", cwd=logged["db"].parent)
     assert result.code == 1
     assert orjson.loads(result.out)["failures"][0]["reason"] == "stored-tree-mismatch"
@@ -323,13 +441,27 @@ def test_incremental_audit_checks_only_new_signatures(
     from ledger import transparency
 
     for i in range(5):
-        assert cli("record", "metric", "--year", "2026", "--name", f"n{i}", "--value", "1",
-                   "--unit", "EUR", "--key", str(logged["treasurer"])).code == 0
+        assert (
+            cli(
+                "record",
+                "metric",
+                "--year",
+                "2026",
+                "--name",
+                f"n{i}",
+                "--value",
+                "1",
+                "--unit",
+                "EUR",
+                "--key",
+                str(logged["treasurer"]),
+            ).code
+            == 0
+        )
     bundle = export(logged["db"].parent)
     calls = []
     real = verify.verify_signature
-    monkeypatch.setattr(verify, "verify_signature",
-                        lambda *a: calls.append(1) or real(*a))  # type: ignore[func-returns-value]
+    monkeypatch.setattr(verify, "verify_signature", lambda *a: calls.append(1) or real(*a))  # type: ignore[func-returns-value]
     council = keys.load_public_key(Path(f"{logged['council']}.pub"))
     result = transparency.audit_bundle(bundle, [council], logged["cp"].read_bytes(), workers=1)
     assert result.ok and result.events == 12

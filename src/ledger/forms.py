@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger import catalogue, values
+from ledger import catalogue, semantics, values
 from ledger.errors import InputError
 from ledger.ledger import Draft
 
@@ -305,4 +305,8 @@ def _table_draft(command: str, table: Any, where: str, base: Path, links: dict[s
             given[name] = coerce(form, name, value, where=f"{where} {key}")
     if effective is not None:
         effective = values.iso_date(f"{where} effective", str(effective))
+    try:  # here, where the error can still name its table
+        semantics.validate(form.type, 1, {**given, **dict.fromkeys(links, 1)})
+    except InputError as e:
+        raise InputError(f"{where} {e.field}", str(e).split(": ", 1)[1]) from None
     return Draft(form.type, given, effective, links)

@@ -1,0 +1,588 @@
+"""The secretary's CLI over the whole catalogue: every type recorded and read back, bulk imports
+that are all or nothing, references and outcomes that must hold, corrections, filters."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import Result, db_rows, make_key
+
+from ledger import forms, keys, semantics
+from ledger.ledger import Draft, Ledger
+
+EXAMPLES = orjson.loads((Path(__file__).parent / "data" / "catalogue_examples.json").read_bytes())
+FORM_OF = {f.type: f for f in forms.FORMS}
+OFFSET = 1  # the examples number events from a bare genesis; ours enrols a board key first
+
+
+def shifted(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    out = dict(payload)
+    for ref in semantics.references(event_type, 1, payload):
+        name, _, index = ref.field.partition("[")
+        if index:
+            out[name] = [s + OFFSET for s in out[name]]
+        else:
+            out[name] = ref.seq + OFFSET
+    return out
+
+
+def cli_args(event_type: str, payload: dict[str, Any], folder: Path, n: int) -> list[str]:
+    form = FORM_OF[event_type]
+    args = ["record", form.command]
+    for name, value in payload.items():
+        option = forms.option_name(form, name)
+        if name in form.files:
+            path = folder / f"text-{n}-{name}.md"
+            path.write_bytes(value.encode())
+            args += [option, str(path)]
+        elif isinstance(value, bool):
+            args.append(option if value else f"--not-{option[2:]}")
+        elif isinstance(value, list):
+            for item in value:
+                args += [option, str(item)]
+        else:
+            args += [option, str(value)]
+    return args
+
+
+@pytest.fixture
+def book(tmp_path: Path, cli: Callable[..., Result]) -> dict[str, Path]:
+    founder, board = make_key(tmp_path, "Secretary"), make_key(tmp_path, "Board")
+    assert (
+        cli(
+            "init", "--enterprise", "SmartCoop", "--number", "0896.755.397", "--key", str(founder)
+        ).code
+        == 0
+    )
+    assert (
+        cli(
+            "signer",
+            "add",
+            "--pub",
+            f"{board}.pub",
+            "--name",
+            "Board",
+            "--role",
+            "board",
+            "--role",
+            "treasurer",
+            "--key",
+            str(founder),
+        ).code
+        == 0
+    )
+    return {"founder": founder, "board": board, "db": tmp_path / "ledger.db"}
+
+
+def test_every_type_recorded_through_the_cli_and_read_back(
+    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    for n, example in enumerate(EXAMPLES["history"]):
+        event_type, payload = example["type"], shifted(example["type"], example["payload"])
+        key = (
+            book["board"]
+            if event_type in ("BoardReviewRecorded", "SpecialReportAdopted")
+            else book["founder"]
+        )
+        if event_type in FORM_OF:
+            args = [
+                *cli_args(event_type, payload, tmp_path, n),
+                "--effective",
+                example["effective"],
+            ]
+        elif event_type == "EventCorrected":
+            target = orjson.loads(cli("show", str(payload["event"]), "--json").out)["payload"]
+            sets = [f"{k}={v}" for k, v in payload["replacement"].items() if target.get(k) != v]
+            args = [
+                "correct",
+                str(payload["event"]),
+                "--reason",
+                payload["reason"],
+                *[x for s in sets for x in ("--set", s)],
+            ]
+        elif event_type == "EventRetracted":
+            args = ["retract", str(payload["event"]), "--reason", payload["reason"]]
+        else:  # SpecialReportAdopted comes with `ledger report adopt` (issue #6)
+            ledger = Ledger.open(str(book["db"]))
+            ledger.append(
+                keys.load_signing_key(key, lambda p: b""),
+                [Draft(event_type, payload, example["effective"])],
+            )
+            ledger.close()
+            continue
+        result = cli(*args, "--key", str(key))
+        assert result.code == 0, (event_type, result.err)
+        assert result.out.strip() == str(example["seq"] + OFFSET)
+    events = [orjson.loads(line) for line in cli("log", "--json").out.splitlines()]
+    assert len(events) == 2 + len(EXAMPLES["history"])
+    for example, event in zip(EXAMPLES["history"], events[2:], strict=True):
+        assert event["type"] == example["type"]
+        assert event["payload"] == shifted(example["type"], example["payload"]), example["type"]
+        if example["type"] != "EventCorrected":  # takes the corrected event's fixed date
+            assert event["effective"] == example["effective"], example["type"]
+    assert cli("verify").code == 0
+
+
+def test_texts_are_stored_exactly(
+    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    text = "Art. 23 — « Le mandat d\u2019administrateur est gratuit » €\r\n\tfin\n" + "x" * 150_000
+    (tmp_path / "art.md").write_bytes(text.encode())
+    result = cli(
+        "record",
+        "article",
+        "--number",
+        "23",
+        "--title",
+        "Mandat",
+        "--text-file",
+        str(tmp_path / "art.md"),
+        "--deed",
+        "statuts",
+        "--key",
+        str(book["founder"]),
+    )
+    assert result.code == 0, result.err
+    shown = orjson.loads(cli("show", result.out.strip(), "--json").out)
+    assert shown["payload"]["text_fr"] == text
+
+
+def test_references_must_exist_and_have_the_right_type(
+    book: dict[str, Path], cli: Callable[..., Result]
+) -> None:
+    before = db_rows(book["db"])
+    base = [
+        "record",
+        "resolution",
+        "--number",
+        "1",
+        "--subject",
+        "x",
+        "--category",
+        "other",
+        "--for",
+        "3",
+        "--against",
+        "0",
+        "--abstaining",
+        "0",
+        "--max-single",
+        "1",
+        "--majority",
+        "simple",
+        "--adopted",
+        "--key",
+        str(book["founder"]),
+    ]
+    missing = cli(*base, "--assembly", "99")
+    assert (missing.code, missing.err.strip()) == (
+        2,
+        "error: --assembly: 99 is not an earlier event (this is event 3)",
+    )
+    wrong = cli(*base, "--assembly", "2")
+    assert wrong.code == 2
+    assert (
+        wrong.err.strip() == "error: --assembly: event 2 is a SignerEnrolled, expected a "
+        "AssemblyHeld"
+    )
+    assert db_rows(book["db"]) == before
+
+
+def test_a_resolution_contradicting_its_counts_is_refused(
+    book: dict[str, Path], cli: Callable[..., Result]
+) -> None:
+    assembly = cli(
+        "record",
+        "assembly",
+        "--kind",
+        "extraordinary",
+        "--date",
+        "2022-06-21",
+        "--place",
+        "Bruxelles",
+        "--present",
+        "10",
+        "--represented",
+        "2",
+        "--votes-represented",
+        "12",
+        "--key",
+        str(book["founder"]),
+    )
+    assert assembly.code == 0, assembly.err
+    before = db_rows(book["db"])
+    result = cli(
+        "record",
+        "resolution",
+        "--assembly",
+        assembly.out.strip(),
+        "--number",
+        "1",
+        "--subject",
+        "Article 23",
+        "--category",
+        "statute_amendment",
+        "--for",
+        "8",
+        "--against",
+        "4",
+        "--abstaining",
+        "0",
+        "--max-single",
+        "1",
+        "--majority",
+        "three_quarters",
+        "--adopted",
+        "--key",
+        str(book["founder"]),
+    )
+    assert result.code == 2
+    assert result.err.strip() == (
+        "error: --adopted: true contradicts the counts: 8 for, 4 against, 0 abstaining do not "
+        "carry a three quarters majority"
+    )
+    assert db_rows(book["db"]) == before
+    effective = orjson.loads(cli("show", assembly.out.strip(), "--json").out)["effective"]
+    assert effective == "2022-06-21"
+
+
+MINUTES = """
+[assembly]
+kind = "extraordinary"
+date = "2022-06-21"
+place = "Bruxelles"
+shareholders_present = 131
+shareholders_represented = 24
+votes_represented = 155
+
+[[resolution]]
+number = 1
+subject = "Modification de l'article 1 : forme juridique"
+category = "statute_amendment"
+votes_for = 150
+votes_against = 3
+votes_abstaining = 2
+max_votes_single_shareholder = 1
+majority_required = "three_quarters"
+adopted = true
+
+  [[resolution.article]]
+  number = "1"
+  title_fr = "Forme et dénomination"
+  text_fr_file = "art1.fr.md"
+
+  [resolution.legal_form]
+  from = "scrl_fs"
+  to = "sces_agreee"
+
+[[resolution]]
+number = 2
+subject = "Modification de l'article 23 : mandat gratuit"
+category = "statute_amendment"
+votes_for = 149
+votes_against = 4
+votes_abstaining = 2
+max_votes_single_shareholder = 1
+majority_required = "three_quarters"
+adopted = true
+
+  [[resolution.article]]
+  number = "23"
+  title_fr = "Mandat"
+  text_fr = "Le mandat d'administrateur est gratuit, sauf décision de l'assemblée générale."
+"""
+
+
+def test_minutes_in_one_go(
+    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "art1.fr.md").write_text("La société est une société coopérative agréée.\n")
+    (tmp_path / "age.toml").write_text(MINUTES)
+    result = cli("record", "minutes", str(tmp_path / "age.toml"), "--key", str(book["founder"]))
+    assert result.code == 0, result.err
+    lines = [line.split("\t") for line in result.out.splitlines()]
+    assert lines == [
+        ["3", "AssemblyHeld"],
+        ["4", "ResolutionVoted"],
+        ["5", "StatuteArticleAdopted"],
+        ["6", "LegalFormChanged"],
+        ["7", "ResolutionVoted"],
+        ["8", "StatuteArticleAdopted"],
+    ]
+    events = {e["seq"]: e for e in map(orjson.loads, cli("log", "--json").out.splitlines())}
+    assert events[4]["payload"]["assembly"] == 3
+    assert events[5]["payload"]["resolution"] == 4 and events[6]["payload"]["resolution"] == 4
+    assert events[8]["payload"]["resolution"] == 7
+    assert events[5]["payload"]["text_fr"] == "La société est une société coopérative agréée.\n"
+    assert {e["effective"] for e in events.values() if e["seq"] >= 3} == {"2022-06-21"}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("votes_for = 149", "votes_for = 1"), "[[resolution]] #2 adopted"),
+        (('number = "23"', "number = 23"), "number"),
+        (('text_fr_file = "art1.fr.md"', 'text_fr_file = "nope.md"'), "cannot read"),
+        (("votes_represented = 155", "votes_represented = 155\nbogus = 1"), "bogus: no such field"),
+        (("date = ", "date = 2022-13-01 #"), "not TOML"),
+    ],
+)
+def test_minutes_failing_half_way_write_nothing(
+    book: dict[str, Path],
+    cli: Callable[..., Result],
+    tmp_path: Path,
+    change: tuple[str, str],
+    message: str,
+) -> None:
+    (tmp_path / "art1.fr.md").write_text("texte\n")
+    (tmp_path / "bad.toml").write_text(MINUTES.replace(*change))
+    before = db_rows(book["db"])
+    result = cli("record", "minutes", str(tmp_path / "bad.toml"), "--key", str(book["founder"]))
+    assert result.code == 2, result
+    assert message in result.err and len(result.err.strip().splitlines()) == 1
+    assert db_rows(book["db"]) == before
+
+
+FIGURES = """name,value,unit,qualifier,label_fr
+turnover,198000000,EUR,>,chiffre d'affaires
+advisers,87,people,,conseiller·es
+zero_rate_loans_amount,219949,EUR,=,"prêts à taux 0%, montant"
+"""
+
+
+def test_figures_from_csv(
+    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    (tmp_path / "f.csv").write_text(FIGURES)
+    result = cli(
+        "record",
+        "metrics",
+        "--year",
+        "2025",
+        "--file",
+        str(tmp_path / "f.csv"),
+        "--key",
+        str(book["founder"]),
+    )
+    assert result.code == 0, result.err
+    events = [
+        orjson.loads(x) for x in cli("log", "--json", "--type", "MetricSubmitted").out.splitlines()
+    ]
+    assert [e["payload"] for e in events] == [
+        {
+            "year": 2025,
+            "name": "turnover",
+            "value": "198000000",
+            "unit": "EUR",
+            "qualifier": ">",
+            "label_fr": "chiffre d'affaires",
+        },
+        {
+            "year": 2025,
+            "name": "advisers",
+            "value": "87",
+            "unit": "people",
+            "label_fr": "conseiller·es",
+        },
+        {
+            "year": 2025,
+            "name": "zero_rate_loans_amount",
+            "value": "219949",
+            "unit": "EUR",
+            "qualifier": "=",
+            "label_fr": "prêts à taux 0%, montant",
+        },
+    ]
+    assert {e["effective"] for e in events} == {"2025-12-31"}
+
+
+@pytest.mark.parametrize(
+    ("csv_text", "message"),
+    [
+        (
+            FIGURES + 'loans,"219,949",EUR,,\n',
+            "line 5, column value: '219,949' uses a decimal comma; write '219.949'",
+        ),
+        (FIGURES + "loans,12,EUR,about,\n", "line 5, column qualifier"),
+        (FIGURES + "loans,12\n", "line 5: the row does not have as many cells"),
+        ("name,amount,unit\nx,1,EUR\n", "line 1: columns must be"),
+        ("name,value,unit\n", "no figures"),
+    ],
+)
+def test_figures_failing_half_way_write_nothing(
+    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path, csv_text: str, message: str
+) -> None:
+    (tmp_path / "f.csv").write_text(csv_text)
+    before = db_rows(book["db"])
+    result = cli(
+        "record",
+        "metrics",
+        "--year",
+        "2025",
+        "--file",
+        str(tmp_path / "f.csv"),
+        "--key",
+        str(book["founder"]),
+    )
+    assert result.code == 2 and message in result.err, result.err
+    assert db_rows(book["db"]) == before
+
+
+def test_correct_and_retract(book: dict[str, Path], cli: Callable[..., Result]) -> None:
+    figure = cli(
+        "record",
+        "metric",
+        "--year",
+        "2024",
+        "--name",
+        "advisers",
+        "--value",
+        "86",
+        "--unit",
+        "people",
+        "--key",
+        str(book["founder"]),
+    ).out.strip()
+    fixed = cli(
+        "correct",
+        figure,
+        "--reason",
+        "typo",
+        "--set",
+        "value=87",
+        "--set",
+        "year=2025",
+        "--key",
+        str(book["founder"]),
+    )
+    assert fixed.code == 0, fixed.err
+    shown = orjson.loads(cli("show", fixed.out.strip(), "--json").out)
+    assert shown["payload"] == {
+        "event": int(figure),
+        "reason": "typo",
+        "replacement": {"year": 2025, "name": "advisers", "value": "87", "unit": "people"},
+    }
+    assert shown["effective"] == "2025-12-31"  # folds into the corrected year
+    bad = cli(
+        "correct", figure, "--reason", "x", "--set", "value=8,7", "--key", str(book["founder"])
+    )
+    assert bad.code == 2 and "decimal comma" in bad.err
+    none = cli(
+        "correct", figure, "--reason", "x", "--set", "value=86", "--key", str(book["founder"])
+    )
+    assert none.code == 2 and "nothing changes" in none.err
+    genesis = cli("retract", "1", "--reason", "x", "--key", str(book["founder"]))
+    assert genesis.code == 2 and "a LedgerOpened cannot be corrected or retracted" in genesis.err
+    assert cli("retract", figure, "--reason", "double", "--key", str(book["founder"])).code == 0
+    again = cli(
+        "correct", figure, "--reason", "x", "--set", "value=88", "--key", str(book["founder"])
+    )
+    assert again.code == 2 and "was retracted" in again.err
+
+
+def test_correcting_needs_the_right_to_sign_the_corrected_type(
+    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    assembly = cli(
+        "record",
+        "assembly",
+        "--kind",
+        "ordinary",
+        "--date",
+        "2025-06-10",
+        "--place",
+        "Bruxelles",
+        "--present",
+        "10",
+        "--represented",
+        "2",
+        "--votes-represented",
+        "12",
+        "--key",
+        str(book["founder"]),
+    ).out.strip()
+    # The board key (board, treasurer) may correct, but not an AssemblyHeld (secretary only).
+    result = cli(
+        "correct", assembly, "--reason", "x", "--set", "place=Liège", "--key", str(book["board"])
+    )
+    assert result.code == 2 and "AssemblyHeld needs role secretary" in result.err
+
+
+def test_log_filters(book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path) -> None:
+    (tmp_path / "f.csv").write_text(FIGURES)
+    assert (
+        cli(
+            "record",
+            "metrics",
+            "--year",
+            "2025",
+            "--file",
+            str(tmp_path / "f.csv"),
+            "--key",
+            str(book["founder"]),
+        ).code
+        == 0
+    )
+    assert (
+        cli(
+            "record",
+            "metric",
+            "--year",
+            "2024",
+            "--name",
+            "x",
+            "--value",
+            "1",
+            "--unit",
+            "u",
+            "--key",
+            str(book["board"]),
+        ).code
+        == 0
+    )
+    seqs = lambda *a: [orjson.loads(x)["seq"] for x in cli("log", "--json", *a).out.splitlines()]  # noqa: E731
+    assert seqs("--type", "MetricSubmitted") == [3, 4, 5, 6]
+    assert seqs("--year", "2025") == [3, 4, 5]
+    board_id = keys.load_public_key(Path(f"{book['board']}.pub")).key_id
+    assert seqs("--signer", board_id[:8]) == [6]
+    assert seqs("--type", "MetricSubmitted", "--type", "SignerEnrolled", "--year", "2024") == [6]
+    bad = cli("log", "--type", "Metric")
+    assert bad.code == 2 and "'Metric' is not an event type" in bad.err
+
+
+def test_show(book: dict[str, Path], cli: Callable[..., Result]) -> None:
+    text = cli("show", "2").out
+    assert "type         SignerEnrolled (schema v1)" in text and "name: Board" in text
+    missing = cli("show", "9")
+    assert missing.code == 2 and missing.err.strip() == "error: SEQ: no event 9; the ledger has 2"
+
+
+def test_record_help_for_every_form(cli: Callable[..., Result]) -> None:
+    for form in forms.FORMS:
+        result = cli("record", form.command, "--help")
+        assert result.code == 0 and form.type in result.out
+
+
+def test_unused_key_file_is_refused_before_anything(
+    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    stranger = make_key(tmp_path, "Stranger")
+    result = cli(
+        "record",
+        "metric",
+        "--year",
+        "2025",
+        "--name",
+        "x",
+        "--value",
+        "1",
+        "--unit",
+        "u",
+        "--key",
+        str(stranger),
+    )
+    assert result.code == 2 and "unknown-signer" in result.err
