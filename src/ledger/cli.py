@@ -652,7 +652,8 @@ def demo(
         raise InputError("--dir", f"{folder} is not empty; give a new or empty folder")
     (folder / "keys").mkdir(parents=True, exist_ok=True)
     db = folder / "ledger.db"
-    steps = scenario.parse(scenario.smartcoop().read_text(encoding="utf-8"), folder)
+    script = scenario.smartcoop()
+    steps = scenario.parse(script.read_text(encoding="utf-8"), folder, script.parent)
     log_path = folder / "demo.log"
     with log_path.open("w", encoding="utf-8") as log_file:
         for step in steps:

@@ -1,7 +1,8 @@
 """Scenarios: a secretary's CLI calls kept in a text file, one per line, replayed in order.
 
 Lines are split like a shell would (quotes, no expansion); ``#`` starts a comment line; ``{dir}``
-stands for the folder the scenario is replayed into.
+stands for the folder the scenario is replayed into, ``{scenario}`` for the folder holding the
+scenario file (its input files: statutes, minutes, figures).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class Step:
     args: list[str]
 
 
-def parse(text: str, folder: Path) -> list[Step]:
+def parse(text: str, folder: Path, home: Path | None = None) -> list[Step]:
     """The steps of a scenario; raises ``ValueError`` naming the line of bad quoting."""
     steps = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -27,7 +28,10 @@ def parse(text: str, folder: Path) -> list[Step]:
         if not line or line.startswith("#"):
             continue
         try:
-            args = shlex.split(line.replace("{dir}", shlex.quote(str(folder))))
+            line = line.replace("{dir}", shlex.quote(str(folder)))
+            if home is not None:
+                line = line.replace("{scenario}", shlex.quote(str(home)))
+            args = shlex.split(line)
         except ValueError as e:
             raise ValueError(f"scenario line {number}: {e}") from e
         steps.append(Step(number, args))

@@ -35,6 +35,14 @@ _NODES = (
     f"CREATE TABLE IF NOT EXISTS {NODES_TABLE} (ledger TEXT NOT NULL, level INTEGER NOT NULL, "
     "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (ledger, level, idx)) WITHOUT ROWID"
 )
+VIEWS_TABLE = "projection_views"
+_VIEWS = (
+    f"CREATE TABLE IF NOT EXISTS {VIEWS_TABLE} (ledger TEXT NOT NULL, name TEXT NOT NULL, "
+    "size INTEGER NOT NULL, state BLOB NOT NULL, PRIMARY KEY (ledger, name))"
+)
+_TOPIC_INDEX = (
+    f"CREATE INDEX IF NOT EXISTS {EVENTS_TABLE}_topic ON {EVENTS_TABLE} (originator_id, topic)"
+)
 _TRIGGERS = [
     f"CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_TABLE} "
     "BEGIN SELECT RAISE(ABORT, 'coop-ledger: events are append-only'); END",
@@ -78,7 +86,13 @@ class Store:
 
     def _create_schema(self) -> None:
         with self._datastore.transaction(commit=True) as c:
-            for statement in [*self._recorder.create_table_statements, _NODES, *_TRIGGERS]:
+            for statement in [
+                *self._recorder.create_table_statements,
+                _NODES,
+                _VIEWS,
+                _TOPIC_INDEX,
+                *_TRIGGERS,
+            ]:
                 c.execute(statement)
 
     def ledgers(self) -> list[UUID]:
@@ -95,18 +109,20 @@ class Store:
 
     def read(self, ledger: UUID, after: int = 0, upto: int | None = None) -> Iterator[Row]:
         """The events of ``ledger`` with ``after < seq <= upto``, in order, a page at a time."""
-
-        def page_after(gt: int) -> Sequence[StoredEvent]:
-            return self._call(
-                lambda: self._recorder.select_events(ledger, gt=gt, lte=upto, limit=PAGE)
-            )
-
+        # Plain SQL on the recorder's table: the recorder's own select builds a UUID and a
+        # StoredEvent per row, a tenth of what verifying an event costs.
+        limit = upto if upto is not None else 2**62
         while True:
-            page = page_after(after)
-            yield from map(_row, page)
+            page = self._query(
+                f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} WHERE "
+                "originator_id = ? AND originator_version > ? AND originator_version <= ? "
+                f"ORDER BY originator_version LIMIT {PAGE}",
+                (ledger.hex, after, limit),
+            )
+            yield from (Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in page)
             if len(page) < PAGE:
                 return
-            after = page[-1].originator_version
+            after = page[-1][0]
 
     def rows(self, ledger: UUID, seqs: Sequence[int]) -> list[Row]:
         """The events of ``ledger`` with these sequence numbers (those that exist)."""
@@ -201,6 +217,33 @@ class Store:
             return self._call(run)
         except sqlite3.Error as e:
             raise StoreError(f"cannot read {self.target}: {e}") from e
+
+    def view(self, ledger: UUID, name: str) -> tuple[int, bytes] | None:
+        """A materialised view's state and the ledger size it covers; None if none is kept."""
+        try:
+            rows = self._query(
+                f"SELECT size, state FROM {VIEWS_TABLE} WHERE ledger = ? AND name = ?",
+                (ledger.hex, name),
+            )
+        except StoreError:
+            return None  # a store opened read-only before views existed has no table
+        return (rows[0][0], bytes(rows[0][1])) if rows else None
+
+    def save_view(self, ledger: UUID, name: str, size: int, state: bytes) -> None:
+        """Keep a view's state at ``size``, unless a larger one is kept already.
+
+        Views are caches: rebuilt from the events at will, never trusted for integrity.
+        """
+        try:
+            with self._datastore.transaction(commit=True) as c:
+                c.execute(
+                    f"INSERT INTO {VIEWS_TABLE} VALUES (?,?,?,?) ON CONFLICT (ledger, name) DO "
+                    "UPDATE SET size = excluded.size, state = excluded.state "
+                    "WHERE excluded.size > size",
+                    (ledger.hex, name, size, state),
+                )
+        except PersistenceError as e:
+            raise StoreError(f"cannot write to {self.target}: {e}") from e
 
     def close(self) -> None:
         self._datastore.close()

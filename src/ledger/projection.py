@@ -1,0 +1,431 @@
+"""The compliance projection: did the cooperative meet each accreditation condition in a year,
+as far as the ledger knew at an instant, and on what evidence?
+
+Two steps, both pure. ``World`` folds the governance events (statute articles, assemblies and
+votes, profit allocations, repayments, director pay, board reviews, special reports), applying
+corrections and retractions as they come; it is plain data, so a materialised view can store it
+and fold only the events recorded since. ``evaluate`` reads a World against the rules
+(``projections/conditions.toml``) for one year. Two time axes: effective dates decide what was in
+force; ``as_known_at`` cuts the events at a recorded instant (a prefix, since recorded-at never
+decreases), so "2023 as filed" ignores corrections recorded in 2025.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import orjson
+
+from ledger.envelope import Envelope
+from ledger.rules import Condition, Rules, load
+
+TRACKED = frozenset(
+    {
+        "StatuteArticleAdopted",
+        "StatuteArticleRepealed",
+        "AssemblyHeld",
+        "ResolutionVoted",
+        "ProfitAllocated",
+        "ShareholderResigned",
+        "DirectorRemunerationDecided",
+        "BoardReviewRecorded",
+        "SpecialReportAdopted",
+    }
+)
+STATUSES = ("met", "breached", "not_evidenced")
+RELEVANT = TRACKED | {"EventCorrected", "EventRetracted"}
+
+
+# --- the fold --------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The governance facts of a ledger prefix: tracked events by sequence number, each with its
+    current effective date and payload (corrections applied, retractions removed)."""
+
+    size: int = 0
+    last_recorded_at: str = ""
+    events: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def skip(self, seq: int, recorded_at: str) -> None:
+        """Account for an event the projection has no use for (a figure, a key)."""
+        self.size = seq
+        self.last_recorded_at = recorded_at
+
+    def apply(self, env: Envelope) -> None:
+        self.skip(env.seq, env.recorded_at)
+        if env.type in TRACKED:
+            self.events[env.seq] = {
+                "type": env.type,
+                "effective": env.effective,
+                "payload": env.payload,
+            }
+        elif env.type == "EventCorrected":
+            target = self.events.get(env.payload["event"])
+            if target is not None:
+                target["payload"] = env.payload["replacement"]
+                target["effective"] = env.effective
+        elif env.type == "EventRetracted":
+            self.events.pop(env.payload["event"], None)
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(
+            {
+                "size": self.size,
+                "last_recorded_at": self.last_recorded_at,
+                "events": {str(k): v for k, v in self.events.items()},
+            },
+            option=orjson.OPT_SORT_KEYS,
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> World:
+        obj = orjson.loads(data)
+        return cls(
+            obj["size"], obj["last_recorded_at"], {int(k): v for k, v in obj["events"].items()}
+        )
+
+
+def fold(
+    events: Iterable[Envelope], as_known_at: str | None = None, world: World | None = None
+) -> World:
+    """Fold ``events`` (in ledger order) into ``world``, stopping past ``as_known_at``."""
+    world = world if world is not None else World()
+    for env in events:
+        if as_known_at is not None and env.recorded_at > as_known_at:
+            break
+        world.apply(env)
+    return world
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    seq: int  # the event at fault; 0 when the fault is something missing
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class ConditionResult:
+    id: str
+    title: str
+    status: str
+    evidence: tuple[int, ...]
+    findings: tuple[Finding, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Compliance:
+    year: int
+    as_known_at: str | None
+    size: int  # events folded: the ledger prefix this answer rests on
+    conditions: tuple[ConditionResult, ...]
+
+    @property
+    def breached(self) -> bool:
+        return any(c.status == "breached" for c in self.conditions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "year": self.year,
+            "as_known_at": self.as_known_at,
+            "conditions": [
+                {
+                    "id": c.id,
+                    "title": c.title,
+                    "status": c.status,
+                    "evidence": list(c.evidence),
+                    "findings": [{"seq": f.seq, "message": f.message} for f in c.findings],
+                }
+                for c in self.conditions
+            ],
+        }
+
+
+def instant(text: str) -> str:
+    """An ``--as-known-at`` value as a recorded-at spelling (UTC, microseconds, ``Z``).
+
+    A date alone means the end of that day (UTC); a time without zone is UTC.
+    Raises ``ValueError`` for anything else.
+    """
+    if len(text) == 10:
+        moment = datetime.combine(date.fromisoformat(text), datetime.max.time(), UTC)
+    else:
+        moment = datetime.fromisoformat(text)
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def compliance(
+    events: Iterable[Envelope],
+    year: int,
+    as_known_at: str | None = None,
+    *,
+    lang: str = "fr",
+    rules: Rules | None = None,
+) -> Compliance:
+    """Each condition's status in ``year``, from the events recorded up to ``as_known_at``
+    (an instant as ``instant`` spells it; None: every event). Pure: same events, same answer."""
+    world = fold(events, as_known_at)
+    return evaluate(world, year, as_known_at, lang=lang, rules=rules)
+
+
+def evaluate(
+    world: World,
+    year: int,
+    as_known_at: str | None = None,
+    *,
+    lang: str = "fr",
+    rules: Rules | None = None,
+) -> Compliance:
+    rules = rules or load()
+    known = (as_known_at or world.last_recorded_at or f"{year}-12-31")[:10]
+    context = _Year(world, year, date.fromisoformat(known), rules)
+    results = tuple(context.condition(c, lang) for c in rules.conditions)
+    return Compliance(year, as_known_at, world.size, results)
+
+
+class _Year:
+    """One year of a World, read against the rules."""
+
+    def __init__(self, world: World, year: int, known: date, rules: Rules) -> None:
+        self.world, self.year, self.known, self.rules = world, year, known, rules
+        self.end = date(year, 12, 31)
+        self.by_type: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for seq in sorted(world.events):
+            event = world.events[seq]
+            self.by_type.setdefault(event["type"], []).append((seq, event))
+
+    def of(self, event_type: str) -> list[tuple[int, dict[str, Any]]]:
+        return self.by_type.get(event_type, [])
+
+    def in_year(self, event: dict[str, Any]) -> bool:
+        effective: str = event["effective"]
+        return effective[:4] == f"{self.year:04d}"
+
+    def for_year(self, event_type: str) -> list[tuple[int, dict[str, Any]]]:
+        """Events about the year: by their ``year`` field, else by their effective date."""
+        return [
+            (seq, e)
+            for seq, e in self.of(event_type)
+            if e["payload"].get("year", int(e["effective"][:4])) == self.year
+        ]
+
+    def condition(self, condition: Condition, lang: str) -> ConditionResult:
+        evidence: set[int] = set()
+        findings: list[Finding] = []
+        supported = False
+        for check in condition.checks:
+            ok: bool = getattr(self, f"_{check}")(condition, evidence, findings)
+            supported = supported or ok
+        supported = self._reviews(condition, evidence, findings) or supported
+        status = "breached" if findings else "met" if supported else "not_evidenced"
+        return ConditionResult(
+            condition.id,
+            condition.titles[lang],
+            status,
+            tuple(sorted(evidence)),
+            tuple(sorted(findings, key=lambda f: (f.seq, f.message))),
+        )
+
+    # Each check adds evidence and findings; it returns whether it positively supports the
+    # condition (a clean record with nothing to show does not).
+
+    def _articles(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        in_force = self.articles_in_force()
+        for number in c.articles:
+            state = in_force.get(number)
+            if state is None:
+                findings.append(
+                    Finding(
+                        0,
+                        f"article {number} of the statutes, required for {c.id}, was never adopted",
+                    )
+                )
+            elif state[0] == "repealed":
+                findings.append(
+                    Finding(
+                        state[1],
+                        f"article {number} of the statutes, required for {c.id}, was repealed",
+                    )
+                )
+            else:
+                evidence.add(state[1])
+        return bool(c.articles) and all(in_force.get(n, ("",))[0] == "adopted" for n in c.articles)
+
+    def articles_in_force(self) -> dict[str, tuple[str, int]]:
+        """Per article number, its last adoption or repeal effective by the end of the year."""
+        changes = sorted(
+            (
+                e["effective"],
+                seq,
+                "adopted" if e["type"] == "StatuteArticleAdopted" else "repealed",
+                e["payload"]["number"],
+            )
+            for t in ("StatuteArticleAdopted", "StatuteArticleRepealed")
+            for seq, e in self.of(t)
+            if date.fromisoformat(e["effective"]) <= self.end
+        )
+        return {number: (kind, seq) for _, seq, kind, number in changes}
+
+    def _vote_cap(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        cap = self.rules.parameter("vote_cap_percent", self.end)
+        assemblies = dict(self.of("AssemblyHeld"))
+        for seq, e in self.of("ResolutionVoted"):
+            if not self.in_year(e):
+                continue
+            p = e["payload"]
+            assembly = assemblies.get(p["assembly"])
+            if assembly is None:
+                continue
+            represented = assembly["payload"]["votes_represented"]
+            evidence.update((seq, p["assembly"]))
+            if Decimal(p["max_votes_single_shareholder"]) * 100 > cap * represented:
+                findings.append(
+                    Finding(
+                        seq,
+                        f"resolution {p['number']} of the assembly of {assembly['effective']}: one "
+                        f"shareholder cast {p['max_votes_single_shareholder']} votes, more than "
+                        f"{cap} % of the {represented} votes represented",
+                    )
+                )
+        return False
+
+    def _dividend_cap(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        cap = self.rules.parameter("dividend_cap_percent", self.end)
+        for seq, e in self.for_year("ProfitAllocated"):
+            evidence.add(seq)
+            rate = Decimal(e["payload"]["dividend_rate"])
+            if rate > cap:
+                findings.append(
+                    Finding(
+                        seq, f"dividend rate {rate} % of the nominal value exceeds the {cap} % cap"
+                    )
+                )
+        return False
+
+    def _reserve_first(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        for seq, e in self.for_year("ProfitAllocated"):
+            p = e["payload"]
+            evidence.add(seq)
+            if Decimal(p["total_dividend"]) > 0 and Decimal(p["reserved_for_purpose"]) <= 0:
+                findings.append(
+                    Finding(
+                        seq,
+                        f"a dividend of {p['total_dividend']} EUR with no "
+                        "amount reserved for the purpose first",
+                    )
+                )
+        return False
+
+    def _repayment_cap(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        for seq, e in self.of("ShareholderResigned"):
+            if not self.in_year(e):
+                continue
+            p = e["payload"]
+            evidence.add(seq)
+            cap = min(Decimal(p["nominal_value"]), Decimal(p["amount_paid_in"]))
+            if Decimal(p["amount_repaid"]) > cap:
+                findings.append(
+                    Finding(
+                        seq,
+                        f"member {p['member_number']} was repaid {p['amount_repaid']} EUR, above "
+                        f"the nominal value of the real contribution ({cap} EUR)",
+                    )
+                )
+        return False
+
+    def _remuneration(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        resolutions = dict(self.of("ResolutionVoted"))
+        for seq, e in self.of("DirectorRemunerationDecided"):
+            if not self._applies_in_year(e):
+                continue
+            p = e["payload"]
+            evidence.add(seq)
+            vote = resolutions.get(p["resolution"])
+            decided = (
+                vote is not None
+                and vote["payload"]["adopted"]
+                and vote["payload"]["category"] == "director_remuneration"
+            )
+            if decided:
+                evidence.add(p["resolution"])
+            else:
+                findings.append(
+                    Finding(
+                        seq,
+                        f"director remuneration of {p['amount']} EUR not decided by the assembly "
+                        f"(event {p['resolution']} is not an adopted vote on director "
+                        "remuneration)",
+                    )
+                )
+        return False
+
+    def _applies_in_year(self, e: dict[str, Any]) -> bool:
+        p = e["payload"]
+        start = date.fromisoformat(p.get("valid_from", e["effective"]))
+        until = p.get("valid_until")
+        return start <= self.end and (until is None or date.fromisoformat(until).year >= self.year)
+
+    def _special_report(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        months = int(self.rules.parameter("report_delay_months", self.end))
+        month = 12 + months
+        due_year, due_month = self.year + (month - 1) // 12, (month - 1) % 12 + 1
+        deadline = date(due_year, due_month, calendar.monthrange(due_year, due_month)[1])
+        reports = self.for_year("SpecialReportAdopted")
+        for seq, e in reports:
+            evidence.add(seq)
+            adopted = date.fromisoformat(e["effective"])
+            if adopted > deadline:
+                findings.append(
+                    Finding(
+                        seq,
+                        f"special report on {self.year} adopted on "
+                        f"{adopted}, after the legal delay ({deadline})",
+                    )
+                )
+        if not reports and self.known > deadline:
+            findings.append(
+                Finding(
+                    0,
+                    f"no special report on {self.year} adopted within the "
+                    f"legal delay (by {deadline})",
+                )
+            )
+        return bool(reports)
+
+    def _reviews(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        reviews = sorted(
+            (
+                (e["effective"], seq, e)
+                for seq, e in self.for_year("BoardReviewRecorded")
+                if e["payload"]["condition"] == c.id
+            ),
+            key=lambda r: (r[0], r[1]),
+        )
+        if not reviews:
+            return False
+        for _, seq, e in reviews:
+            if e["payload"]["finding"] != "breach":
+                evidence.add(seq)
+                evidence.update(e["payload"].get("evidence", []))
+        _, last_seq, last = reviews[-1]
+        if last["payload"]["finding"] == "breach":
+            findings.append(
+                Finding(
+                    last_seq,
+                    f"the board recorded a breach of {c.id} on "
+                    f"{last['effective']}, not followed by a "
+                    "remediation",
+                )
+            )
+            return False
+        return True

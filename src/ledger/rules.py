@@ -1,0 +1,101 @@
+"""The accreditation conditions and their legal parameters, read from
+``projections/conditions.toml`` (data, not code; docs/COMPLIANCE.md)."""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from ledger.resources import data_dir
+
+CHECKS = frozenset(
+    {
+        "articles",
+        "vote_cap",
+        "dividend_cap",
+        "reserve_first",
+        "repayment_cap",
+        "remuneration",
+        "special_report",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    id: str
+    accreditation: str
+    titles: dict[str, str]  # language → title
+    source: str
+    articles: tuple[str, ...]
+    checks: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    value: Decimal
+    valid_from: date
+    valid_until: date | None
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rules:
+    conditions: tuple[Condition, ...]
+    parameters: tuple[Parameter, ...]
+
+    def parameter(self, name: str, on: date) -> Decimal:
+        """The value of ``name`` in force on ``on``; ``KeyError`` when none is."""
+        for p in self.parameters:
+            if (
+                p.name == name
+                and p.valid_from <= on
+                and (p.valid_until is None or on < p.valid_until)
+            ):
+                return p.value
+        raise KeyError(f"no {name} in force on {on}")
+
+
+def parse(text: str) -> Rules:
+    """Rules from TOML text; ``ValueError`` on anything unexpected (they are a contract)."""
+    doc = tomllib.loads(text)
+    if doc.get("version") != 1:
+        raise ValueError("conditions: expected version = 1")
+    conditions = []
+    for c in doc["condition"]:
+        unknown = set(c["checks"]) - CHECKS
+        if unknown:
+            raise ValueError(f"condition {c['id']}: unknown checks {sorted(unknown)}")
+        conditions.append(
+            Condition(
+                id=c["id"],
+                accreditation=c["accreditation"],
+                titles={lang: c[f"title_{lang}"] for lang in ("fr", "nl", "en")},
+                source=c["source"],
+                articles=tuple(c["articles"]),
+                checks=tuple(c["checks"]),
+            )
+        )
+    ids = [c.id for c in conditions]
+    if len(set(ids)) != len(ids):
+        raise ValueError("conditions: duplicate ids")
+    parameters = tuple(
+        Parameter(
+            p["name"],
+            Decimal(p["value"]),
+            date.fromisoformat(p["valid_from"]),
+            date.fromisoformat(p["valid_until"]) if "valid_until" in p else None,
+            p["source"],
+        )
+        for p in doc["parameter"]
+    )
+    return Rules(tuple(conditions), parameters)
+
+
+@functools.cache
+def load() -> Rules:
+    return parse((data_dir("projections") / "conditions.toml").read_text(encoding="utf-8"))

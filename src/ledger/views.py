@@ -1,0 +1,60 @@
+"""Materialised views: projections kept in the store so that a query folds only the events
+recorded since the last one. A view is a cache of a pure fold over a ledger prefix; it equals a
+cold replay of that prefix by construction (the same ``World.apply``), and tests hold it to that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from ledger.envelope import parse_entry
+from ledger.errors import StoreError
+from ledger.ledger import Ledger
+from ledger.projection import RELEVANT, Compliance, World, evaluate
+
+COMPLIANCE_VIEW = "compliance/v1"
+
+
+def _recorded_at(entry: bytes) -> str:
+    # Canonical entries put the top-level recorded_at after the payload, and nothing after it
+    # can hold that text: the last occurrence is the one (see envelope._without_signature).
+    at = entry.rindex(b'"recorded_at":"') + 15
+    return entry[at : at + 27].decode()
+
+
+def world(ledger: Ledger, as_known_at: str | None = None, *, use_view: bool = True) -> World:
+    """The compliance World of the ledger as known at ``as_known_at`` (None: now)."""
+    state = ledger.store.view(ledger.id, COMPLIANCE_VIEW) if use_view else None
+    current = World.from_bytes(state[1]) if state else World()
+    if as_known_at is not None and current.last_recorded_at > as_known_at:
+        current = World()  # the view is past the instant asked for: replay from the start
+    start = current.size
+    for row in ledger.store.read(ledger.id, after=start):
+        if row.topic in RELEVANT:
+            env = parse_entry(row.entry).envelope
+            if as_known_at is not None and env.recorded_at > as_known_at:
+                break
+            current.apply(env)
+        else:
+            at = _recorded_at(row.entry)
+            if as_known_at is not None and at > as_known_at:
+                break
+            current.skip(row.seq, at)
+    if use_view and current.size > (state[0] if state else 0):
+        # A read-only store or replica answers all the same, only slower next time.
+        with contextlib.suppress(StoreError):
+            ledger.store.save_view(ledger.id, COMPLIANCE_VIEW, current.size, current.to_bytes())
+    return current
+
+
+def compliance(
+    ledger: Ledger,
+    year: int,
+    as_known_at: str | None = None,
+    *,
+    lang: str = "fr",
+    use_view: bool = True,
+) -> tuple[Compliance, bytes]:
+    """The compliance of ``year`` and the tree root of the prefix it rests on."""
+    folded = world(ledger, as_known_at, use_view=use_view)
+    return evaluate(folded, year, as_known_at, lang=lang), ledger.tree().root(folded.size)
