@@ -22,7 +22,7 @@ import orjson
 import typer
 from typer.exceptions import TyperException
 
-from ledger import catalogue, forms, keys, scenario, transparency, values
+from ledger import catalogue, forms, keys, projection, scenario, transparency, values, views
 from ledger.catalogue import ROLES
 from ledger.envelope import Entry
 from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
@@ -626,6 +626,68 @@ def audit(
     keys_ = [keys.load_public_key(p, "--trust") for p in trust]
     data = _read(trusted, "--trusted") if trusted else None
     _report(transparency.audit_bundle(bundle_file, keys_, data), as_json, late_entries=True)
+
+
+# --- compliance ---------------------------------------------------------------------------------
+
+LangOption = Annotated[str, typer.Option("--lang", help="fr (default), nl or en.")]
+
+
+@app.command("compliance")
+def compliance_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="The financial year to judge.")],
+    as_known_at: Annotated[
+        str | None,
+        typer.Option(
+            "--as-known-at",
+            help="Judge as the ledger knew it at this instant (ISO date or date-time; a date "
+            "means the end of that day, UTC). Default: as known now, corrections included.",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any condition is breached.")
+    ] = False,
+    lang: LangOption = "fr",
+) -> None:
+    """Each accreditation condition in YEAR: met, breached or not evidenced, with its evidence
+    (event numbers) and findings."""
+    values.year("--year", year)
+    if lang not in ("fr", "nl", "en"):
+        raise InputError("--lang", f"{lang!r}; expected fr, nl or en")
+    cut = None
+    if as_known_at is not None:
+        try:
+            cut = projection.instant(as_known_at)
+        except ValueError:
+            raise InputError(
+                "--as-known-at",
+                f"{as_known_at!r} is not an ISO date or date-time, "
+                "e.g. 2024-12-31 or 2025-03-01T12:00:00+01:00",
+            ) from None
+    ledger = _open(ctx, read_only=True)
+    result, root = views.compliance(ledger, year, cut, lang=lang)
+    if as_json:
+        _echo_json(
+            {
+                "ledger": str(ledger.id),
+                "year": result.year,
+                "as_known_at": result.as_known_at,
+                "checkpoint": {"size": result.size, "root": root.hex()},
+                "conditions": result.to_json()["conditions"],
+            }
+        )
+    else:
+        known = f"as known at {cut}" if cut else "as known now"
+        typer.echo(f"{year}, {known}: ledger {ledger.id}, {result.size} events, root {root.hex()}")
+        for c in result.conditions:
+            refs = ", ".join(map(str, c.evidence)) or "-"
+            typer.echo(f"{c.id:<4} {c.status:<14} {c.title}")
+            typer.echo(f"     evidence: {refs}")
+            for f in c.findings:
+                typer.echo(f"     finding (event {f.seq}): {f.message}")
+    raise typer.Exit(1 if strict and result.breached else 0)
 
 
 # --- demo -------------------------------------------------------------------------------------

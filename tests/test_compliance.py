@@ -1,0 +1,602 @@
+"""The compliance projection: each finding triggered by a minimal history and cleared by its
+remedy, the two time axes, articles in force, parameters by validity period, and the
+materialised view equal to a cold replay for every prefix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import ledger as ledger_package
+from ledger import projection, rules, views
+from ledger.envelope import Envelope
+from ledger.ledger import Ledger
+from ledger.projection import World, evaluate, fold
+
+LEDGER = "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f"
+
+
+class History:
+    """A ledger's events without signatures: the projection is a pure fold over envelopes."""
+
+    def __init__(self) -> None:
+        self.events: list[Envelope] = []
+
+    def add(
+        self, event_type: str, effective: str, recorded: str = "2026-01-10", **payload: Any
+    ) -> int:
+        seq = len(self.events) + 1
+        self.events.append(
+            Envelope(
+                LEDGER,
+                seq,
+                "0" * 64,
+                event_type,
+                1,
+                effective,
+                f"{recorded}T10:00:{seq % 60:02d}.000000Z",
+                "a" * 32,
+                payload,
+            )
+        )
+        return seq
+
+    def statutes(self, *numbers: str, effective: str = "2019-05-01") -> None:
+        for n in numbers:
+            self.add(
+                "StatuteArticleAdopted", effective, number=n, text_fr=f"Article {n}", deed="statuts"
+            )
+
+    def assembly(self, date_: str, votes_represented: int = 100) -> int:
+        return self.add(
+            "AssemblyHeld",
+            date_,
+            kind="ordinary",
+            date=date_,
+            place="Bruxelles",
+            shareholders_present=votes_represented,
+            shareholders_represented=0,
+            votes_represented=votes_represented,
+        )
+
+    def vote(
+        self,
+        assembly: int,
+        effective: str,
+        category: str = "other",
+        max_single: int = 1,
+        adopted: bool = True,
+    ) -> int:
+        return self.add(
+            "ResolutionVoted",
+            effective,
+            assembly=assembly,
+            number=1,
+            subject="x",
+            category=category,
+            votes_for=80,
+            votes_against=10,
+            votes_abstaining=0,
+            max_votes_single_shareholder=max_single,
+            majority_required="simple",
+            adopted=adopted,
+        )
+
+    def status(self, year: int = 2025, as_known_at: str | None = None) -> dict[str, str]:
+        result = ledger_package.compliance(self.events, year, as_known_at)
+        return {c.id: c.status for c in result.conditions}
+
+    def findings(self, condition: str, year: int = 2025) -> list[tuple[int, str]]:
+        result = ledger_package.compliance(self.events, year)
+        [c] = [c for c in result.conditions if c.id == condition]
+        return [(f.seq, f.message) for f in c.findings]
+
+    def correct(self, seq: int, recorded: str = "2026-02-01", **changes: Any) -> int:
+        target = self.events[seq - 1]
+        return self.add(
+            "EventCorrected",
+            target.effective,
+            recorded,
+            event=seq,
+            reason="fix",
+            replacement={**target.payload, **changes},
+        )
+
+
+ALL_ARTICLES = ("1", "3", "4", "20", "23", "37", "43", "46")
+
+
+@pytest.fixture
+def history() -> History:
+    h = History()
+    h.statutes(*ALL_ARTICLES)
+    return h
+
+
+def test_clean_statutes_meet_the_article_conditions(history: History) -> None:
+    status = history.status()
+    assert {
+        k: status[k]
+        for k in ("SE1", "SE2", "SE3", "SE4", "SE5", "SE6", "SE7", "SE8", "CO2", "CO3", "CO4")
+    } == dict.fromkeys(
+        ("SE1", "SE2", "SE3", "SE4", "SE5", "SE6", "SE7", "SE8", "CO2", "CO3", "CO4"), "met"
+    )
+    assert status["SE9"] == "not_evidenced"  # 2026-01-10: the delay has not run out
+    assert status["CO1"] == status["CO5"] == "not_evidenced"
+
+
+def test_vote_above_a_tenth_then_corrected(history: History) -> None:
+    a = history.assembly("2025-06-10", votes_represented=100)
+    r = history.vote(a, "2025-06-10", max_single=11)
+    assert history.status()["SE7"] == "breached"
+    assert history.findings("SE7") == [
+        (
+            r,
+            "resolution 1 of the assembly of 2025-06-10: one "
+            "shareholder cast 11 votes, more than 10 % of the "
+            "100 votes represented",
+        )
+    ]
+    assert history.status()["CO2"] == "breached"
+    history.correct(r, max_votes_single_shareholder=10)
+    assert history.status()["SE7"] == history.status()["CO2"] == "met"
+
+
+def allocate(h: History, **changes: str) -> int:
+    payload = {
+        "year": 2025,
+        "result": "1000",
+        "reserved_for_purpose": "500",
+        "total_dividend": "0",
+        "dividend_rate": "0",
+        "nominal_capital": "10000",
+        **changes,
+    }
+    return h.add("ProfitAllocated", "2026-06-10", **payload)
+
+
+def test_dividend_above_the_cap_then_corrected(history: History) -> None:
+    p = allocate(history, total_dividend="650", dividend_rate="6.5")
+    assert history.status()["SE3"] == history.status()["CO3"] == "breached"
+    assert history.findings("CO3") == [
+        (p, "dividend rate 6.5 % of the nominal value exceeds the 6 % cap")
+    ]
+    history.correct(p, dividend_rate="6", total_dividend="600")
+    assert history.status()["SE3"] == "met"
+
+
+def test_dividend_without_a_reserve_then_corrected(history: History) -> None:
+    p = allocate(history, reserved_for_purpose="0", total_dividend="100", dividend_rate="1")
+    assert history.findings("SE8") == [
+        (p, "a dividend of 100 EUR with no amount reserved for the purpose first")
+    ]
+    history.correct(p, reserved_for_purpose="200")
+    assert history.status()["SE8"] == "met"
+
+
+def test_director_pay_not_decided_by_the_assembly_then_corrected(history: History) -> None:
+    a = history.assembly("2025-06-10")
+    other = history.vote(a, "2025-06-10", category="other")
+    pay = history.add(
+        "DirectorRemunerationDecided",
+        "2025-06-10",
+        resolution=other,
+        kind="attendance_fee",
+        amount="150",
+        per="meeting",
+    )
+    assert history.status()["SE6"] == history.status()["CO4"] == "breached"
+    assert history.findings("SE6")[0][0] == pay
+    proper = history.vote(a, "2025-06-10", category="director_remuneration")
+    history.correct(pay, resolution=proper)
+    assert history.status()["SE6"] == "met"
+
+
+def test_repayment_above_nominal_then_corrected(history: History) -> None:
+    r = history.add(
+        "ShareholderResigned",
+        "2025-09-01",
+        member_number="S-1",
+        shares=2,
+        nominal_value="50",
+        amount_paid_in="50",
+        amount_repaid="60",
+        repaid_on="2025-09-01",
+    )
+    assert history.findings("SE5") == [
+        (
+            r,
+            "member S-1 was repaid 60 EUR, above the nominal "
+            "value of the real contribution (50 EUR)",
+        )
+    ]
+    history.correct(r, amount_repaid="50")
+    assert history.status()["SE5"] == "met"
+
+
+def test_required_article_repealed_then_adopted_again() -> None:
+    h = History()
+    h.statutes(*ALL_ARTICLES)
+    repeal = h.add("StatuteArticleRepealed", "2025-03-01", number="46", deed="acte")
+    assert h.findings("SE4") == [
+        (repeal, "article 46 of the statutes, required for SE4, was repealed")
+    ]
+    assert h.status(2024)["SE4"] == "met"  # in force the whole of 2024
+    h.statutes("46", effective="2025-09-01")
+    assert h.status()["SE4"] == "met"
+    missing = History()
+    missing.statutes("3", "4")
+    assert missing.findings("SE4") == [
+        (0, "article 46 of the statutes, required for SE4, was never adopted")
+    ]
+
+
+def test_articles_follow_their_effective_dates() -> None:
+    h = History()
+    h.statutes(*[n for n in ALL_ARTICLES if n != "37"])
+    h.statutes("37", effective="2020-06-20")
+    assert h.status(2019)["SE7"] == "breached"
+    assert h.status(2020)["SE7"] == "met"
+
+
+def test_special_report_within_the_legal_delay(history: History) -> None:
+    assert history.status(2025, "2026-06-30T23:00:00.000000Z")["SE9"] == "not_evidenced"
+    assert history.status(2024)["SE9"] == "breached"  # 2024's delay ran out on 2025-06-30
+    assert history.findings("SE9", 2024) == [
+        (0, "no special report on 2024 adopted within the legal delay (by 2025-06-30)")
+    ]
+    meeting = history.add("BoardMeetingHeld", "2025-05-20", date="2025-05-20", directors_present=5)
+    report = history.add(
+        "SpecialReportAdopted",
+        "2025-05-20",
+        year=2024,
+        meeting=meeting,
+        document_sha256="0" * 64,
+        checkpoint={"size": 1, "root": "0" * 64},
+    )
+    assert history.status(2024)["SE9"] == "met"
+    late = History()
+    late.statutes(*ALL_ARTICLES)
+    m = late.add("BoardMeetingHeld", "2025-09-20", date="2025-09-20", directors_present=5)
+    r = late.add(
+        "SpecialReportAdopted",
+        "2025-09-20",
+        year=2024,
+        meeting=m,
+        document_sha256="0" * 64,
+        checkpoint={"size": 1, "root": "0" * 64},
+    )
+    assert late.findings("SE9", 2024) == [
+        (r, "special report on 2024 adopted on 2025-09-20, after the legal delay (2025-06-30)")
+    ]
+    del report
+
+
+def test_board_breach_without_remediation(history: History) -> None:
+    meeting = history.add("BoardMeetingHeld", "2026-03-01", date="2026-03-01", directors_present=5)
+    breach = history.add(
+        "BoardReviewRecorded",
+        "2026-03-01",
+        meeting=meeting,
+        year=2025,
+        condition="CO5",
+        finding="breach",
+        note="no training budget",
+    )
+    assert history.findings("CO5") == [
+        (breach, "the board recorded a breach of CO5 on 2026-03-01, not followed by a remediation")
+    ]
+    fix = history.add(
+        "BoardReviewRecorded",
+        "2026-04-01",
+        meeting=meeting,
+        year=2025,
+        condition="CO5",
+        finding="remediation",
+        note="budget voted",
+        evidence=[breach],
+    )
+    result = ledger_package.compliance(history.events, 2025)
+    [co5] = [c for c in result.conditions if c.id == "CO5"]
+    assert co5.status == "met" and fix in co5.evidence
+
+
+def test_a_later_correction_changes_now_but_not_as_filed(history: History) -> None:
+    p = allocate(history, total_dividend="700", dividend_rate="7")  # recorded 2026-01-10
+    history.correct(p, recorded="2027-02-01", dividend_rate="5", total_dividend="500")
+    assert history.status(2025, "2026-12-31T23:59:59.999999Z")["CO3"] == "breached"
+    assert history.status(2025)["CO3"] == "met"
+
+
+def test_retraction_removes_an_event(history: History) -> None:
+    p = allocate(history, total_dividend="700", dividend_rate="7")
+    history.add("EventRetracted", "2026-06-10", event=p, reason="entered twice")
+    assert history.status()["CO3"] == "met"
+
+
+def test_parameters_switch_at_their_validity_date(history: History) -> None:
+    base = rules.load()
+    cap = next(p for p in base.parameters if p.name == "dividend_cap_percent")
+    custom = replace(
+        base,
+        parameters=(
+            *[p for p in base.parameters if p.name != "dividend_cap_percent"],
+            replace(cap, valid_until=date(2025, 1, 1)),
+            replace(cap, value=Decimal(5), valid_from=date(2025, 1, 1)),
+        ),
+    )
+    for year in (2024, 2025):
+        history.add(
+            "ProfitAllocated",
+            f"{year + 1}-06-10",
+            year=year,
+            result="1000",
+            reserved_for_purpose="500",
+            total_dividend="550",
+            dividend_rate="5.5",
+            nominal_capital="10000",
+        )
+    world = fold(history.events)
+    status = {
+        y: {c.id: c.status for c in evaluate(world, y, rules=custom).conditions}
+        for y in (2024, 2025)
+    }
+    assert status[2024]["CO3"] == "met" and status[2025]["CO3"] == "breached"
+
+
+def test_titles_in_three_languages(history: History) -> None:
+    for lang, word in (("fr", "But principal"), ("nl", "Hoofddoel"), ("en", "Main purpose")):
+        result = ledger_package.compliance(history.events, 2025, lang=lang)
+        assert result.conditions[0].title.startswith(word)
+
+
+def test_instant_parsing() -> None:
+    assert projection.instant("2024-12-31") == "2024-12-31T23:59:59.999999Z"
+    assert projection.instant("2025-03-01T12:00:00+01:00") == "2025-03-01T11:00:00.000000Z"
+    assert projection.instant("2025-03-01T12:00:00") == "2025-03-01T12:00:00.000000Z"
+    with pytest.raises(ValueError):
+        projection.instant("31/12/2024")
+
+
+# --- the materialised view equals a cold replay ------------------------------------------------
+
+_TYPES = st.sampled_from(
+    [
+        "article",
+        "repeal",
+        "assembly_vote",
+        "allocation",
+        "resignation",
+        "pay",
+        "review",
+        "correct",
+        "retract",
+        "metric",
+    ]
+)
+
+
+def _grow(h: History, kinds: list[str], draw_numbers: list[int]) -> None:
+    for kind, n in zip(kinds, draw_numbers, strict=True):
+        year = 2023 + n % 3
+        eff = f"{year}-0{1 + n % 9}-1{n % 9}"
+        recorded = f"{2024 + n % 3}-0{1 + n % 9}-10"
+        if kind == "article":
+            h.add(
+                "StatuteArticleAdopted",
+                eff,
+                recorded,
+                number=ALL_ARTICLES[n % 8],
+                text_fr="t",
+                deed="d",
+            )
+        elif kind == "repeal":
+            h.add("StatuteArticleRepealed", eff, recorded, number=ALL_ARTICLES[n % 8], deed="d")
+        elif kind == "assembly_vote":
+            a = h.add(
+                "AssemblyHeld",
+                eff,
+                recorded,
+                kind="ordinary",
+                date=eff,
+                place="B",
+                shareholders_present=1,
+                shareholders_represented=0,
+                votes_represented=20,
+            )
+            h.add(
+                "ResolutionVoted",
+                eff,
+                recorded,
+                assembly=a,
+                number=1,
+                subject="s",
+                category="director_remuneration",
+                votes_for=3,
+                votes_against=0,
+                votes_abstaining=0,
+                max_votes_single_shareholder=n % 4,
+                majority_required="simple",
+                adopted=True,
+            )
+        elif kind == "allocation":
+            h.add(
+                "ProfitAllocated",
+                eff,
+                recorded,
+                year=year,
+                result="10",
+                reserved_for_purpose=str(n % 2),
+                total_dividend=str(n % 3),
+                dividend_rate=str(n % 9),
+                nominal_capital="100",
+            )
+        elif kind == "resignation":
+            h.add(
+                "ShareholderResigned",
+                eff,
+                recorded,
+                member_number="m",
+                shares=1,
+                nominal_value="50",
+                amount_paid_in="50",
+                amount_repaid=str(45 + n % 10),
+            )
+        elif kind == "pay":
+            votes = [e.seq for e in h.events if e.type == "ResolutionVoted"]
+            if votes:
+                h.add(
+                    "DirectorRemunerationDecided",
+                    eff,
+                    recorded,
+                    resolution=votes[n % len(votes)],
+                    kind="attendance_fee",
+                    amount="10",
+                    per="meeting",
+                )
+        elif kind == "review":
+            h.add(
+                "BoardReviewRecorded",
+                eff,
+                recorded,
+                meeting=1,
+                year=year,
+                condition=f"SE{1 + n % 9}",
+                finding=["compliant", "breach", "remediation"][n % 3],
+                note="n",
+            )
+        elif kind in ("correct", "retract") and h.events:
+            target = h.events[n % len(h.events)]
+            if target.type in projection.TRACKED:
+                if kind == "retract":
+                    h.add(
+                        "EventRetracted", target.effective, recorded, event=target.seq, reason="r"
+                    )
+                elif "number" in target.payload:
+                    h.correct(target.seq, recorded, number=ALL_ARTICLES[(n + 1) % 8])
+        else:
+            h.add("MetricSubmitted", eff, recorded, year=year, name="m", value=str(n), unit="u")
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(_TYPES, st.integers(0, 1000)), min_size=1, max_size=30))
+def test_view_equals_cold_replay_for_every_prefix(steps: list[tuple[str, int]]) -> None:
+    h = History()
+    _grow(h, [k for k, _ in steps], [n for _, n in steps])
+    # recorded_at must not decrease along a ledger
+    h.events = [
+        replace(e, recorded_at=max(x.recorded_at for x in h.events[: i + 1]))
+        for i, e in enumerate(h.events)
+    ]
+    cold = fold(h.events)
+    for k in range(len(h.events) + 1):
+        stored = World.from_bytes(fold(h.events[:k]).to_bytes())
+        warm = fold(h.events[k:], world=stored)
+        assert warm == cold
+        for year in (2023, 2024, 2025):
+            assert evaluate(warm, year) == evaluate(cold, year)
+        cut = h.events[k - 1].recorded_at if k else None
+        if cut is not None:
+            assert fold(h.events, cut) == fold(
+                h.events[: max(i + 1 for i, e in enumerate(h.events) if e.recorded_at <= cut)]
+            )
+
+
+def test_store_view_equals_cold_replay_after_each_append(
+    opened: dict[str, Path], cli: Callable[..., Result]
+) -> None:
+    founder = str(opened["founder"])
+    steps = [
+        (
+            "record",
+            "article",
+            "--number",
+            "37",
+            "--text-file",
+            "art.md",
+            "--deed",
+            "statuts",
+            "--effective",
+            "2019-05-01",
+        ),
+        (
+            "record",
+            "assembly",
+            "--kind",
+            "ordinary",
+            "--date",
+            "2025-06-10",
+            "--place",
+            "B",
+            "--present",
+            "10",
+            "--represented",
+            "0",
+            "--votes-represented",
+            "10",
+        ),
+        (
+            "record",
+            "resolution",
+            "--assembly",
+            "8",
+            "--number",
+            "1",
+            "--subject",
+            "s",
+            "--category",
+            "other",
+            "--for",
+            "9",
+            "--against",
+            "0",
+            "--abstaining",
+            "0",
+            "--max-single",
+            "2",
+            "--majority",
+            "simple",
+            "--adopted",
+        ),
+        ("correct", "9", "--reason", "recount", "--set", "max_votes_single_shareholder=1"),
+    ]
+    (opened["db"].parent / "art.md").write_text("Un membre, une voix.")
+    for step in steps:
+        assert cli(*step, "--key", founder).code == 0, step
+        ledger = Ledger.open(str(opened["db"]))
+        warm = views.world(ledger)
+        cold = views.world(ledger, use_view=False)
+        assert warm == cold and warm.size == ledger.size()
+        ledger.close()
+    report = orjson.loads(cli("compliance", "--year", "2025", "--json").out)
+    se7 = next(c for c in report["conditions"] if c["id"] == "SE7")
+    assert se7["status"] == "met" and 9 in se7["evidence"]
+
+
+def test_compliance_cli(opened: dict[str, Path], cli: Callable[..., Result]) -> None:
+    result = cli("compliance", "--year", "2025", "--json")
+    assert result.code == 0
+    report = orjson.loads(result.out)
+    assert list(report) == ["ledger", "year", "as_known_at", "checkpoint", "conditions"]
+    assert report["checkpoint"]["size"] == 6 and len(report["checkpoint"]["root"]) == 64
+    assert [c["id"] for c in report["conditions"]][:3] == ["SE1", "SE2", "SE3"]
+    assert set(report["conditions"][0]) == {"id", "title", "status", "evidence", "findings"}
+    strict = cli("compliance", "--year", "2025", "--strict")
+    assert strict.code == 1 and "SE1  breached" in strict.out
+    cut = orjson.loads(
+        cli("compliance", "--year", "2025", "--as-known-at", "2000-01-01", "--json").out
+    )
+    assert cut["checkpoint"]["size"] == 0 and cut["as_known_at"] == "2000-01-01T23:59:59.999999Z"
+    bad = cli("compliance", "--year", "2025", "--as-known-at", "yesterday")
+    assert bad.code == 2 and bad.err.startswith("error: --as-known-at: 'yesterday'")
+    assert cli("compliance", "--year", "2025", "--lang", "de").code == 2
