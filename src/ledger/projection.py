@@ -107,10 +107,41 @@ def fold(
 # --- evaluation ------------------------------------------------------------------------------
 
 
+# Findings are coded facts: a report words them in its language (projections/report/), the
+# JSON and the CLI in English, from these templates.
+FINDINGS_EN = {
+    "article_missing": "article {number} of the statutes, required for {condition}, was never "
+    "adopted",
+    "article_repealed": "article {number} of the statutes, required for {condition}, was repealed",
+    "vote_cap": "resolution {resolution} of the assembly of {date}: one shareholder cast {votes} "
+    "votes, more than {cap} % of the {represented} votes represented",
+    "dividend_cap": "dividend rate {rate} % of the nominal value exceeds the {cap} % cap",
+    "reserve_missing": "a dividend of {dividend} EUR with no amount reserved for the purpose first",
+    "repayment_cap": "member {member} was repaid {repaid} EUR, above the nominal value of the "
+    "real contribution ({cap} EUR)",
+    "remuneration_undecided": "director remuneration of {amount} EUR not decided by the assembly "
+    "(event {resolution} is not an adopted vote on director remuneration)",
+    "report_late": "special report on {year} adopted on {adopted}, after the legal delay "
+    "({deadline})",
+    "report_missing": "no special report on {year} adopted within the legal delay (by {deadline})",
+    "review_breach": "the board recorded a breach of {condition} on {date}, not followed by a "
+    "remediation",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     seq: int  # the event at fault; 0 when the fault is something missing
-    message: str
+    code: str  # a key of FINDINGS_EN
+    args: tuple[tuple[str, str], ...]
+
+    @property
+    def message(self) -> str:
+        return FINDINGS_EN[self.code].format(**dict(self.args))
+
+
+def _finding(seq: int, code: str, **args: object) -> Finding:
+    return Finding(seq, code, tuple(sorted((k, str(v)) for k, v in args.items())))
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,18 +275,10 @@ class _Year:
         for number in c.articles:
             state = in_force.get(number)
             if state is None:
-                findings.append(
-                    Finding(
-                        0,
-                        f"article {number} of the statutes, required for {c.id}, was never adopted",
-                    )
-                )
+                findings.append(_finding(0, "article_missing", number=number, condition=c.id))
             elif state[0] == "repealed":
                 findings.append(
-                    Finding(
-                        state[1],
-                        f"article {number} of the statutes, required for {c.id}, was repealed",
-                    )
+                    _finding(state[1], "article_repealed", number=number, condition=c.id)
                 )
             else:
                 evidence.add(state[1])
@@ -290,11 +313,14 @@ class _Year:
             evidence.update((seq, p["assembly"]))
             if Decimal(p["max_votes_single_shareholder"]) * 100 > cap * represented:
                 findings.append(
-                    Finding(
+                    _finding(
                         seq,
-                        f"resolution {p['number']} of the assembly of {assembly['effective']}: one "
-                        f"shareholder cast {p['max_votes_single_shareholder']} votes, more than "
-                        f"{cap} % of the {represented} votes represented",
+                        "vote_cap",
+                        resolution=p["number"],
+                        date=assembly["effective"],
+                        votes=p["max_votes_single_shareholder"],
+                        cap=cap,
+                        represented=represented,
                     )
                 )
         return False
@@ -305,11 +331,7 @@ class _Year:
             evidence.add(seq)
             rate = Decimal(e["payload"]["dividend_rate"])
             if rate > cap:
-                findings.append(
-                    Finding(
-                        seq, f"dividend rate {rate} % of the nominal value exceeds the {cap} % cap"
-                    )
-                )
+                findings.append(_finding(seq, "dividend_cap", rate=rate, cap=cap))
         return False
 
     def _reserve_first(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
@@ -317,13 +339,7 @@ class _Year:
             p = e["payload"]
             evidence.add(seq)
             if Decimal(p["total_dividend"]) > 0 and Decimal(p["reserved_for_purpose"]) <= 0:
-                findings.append(
-                    Finding(
-                        seq,
-                        f"a dividend of {p['total_dividend']} EUR with no "
-                        "amount reserved for the purpose first",
-                    )
-                )
+                findings.append(_finding(seq, "reserve_missing", dividend=p["total_dividend"]))
         return False
 
     def _repayment_cap(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
@@ -335,10 +351,12 @@ class _Year:
             cap = min(Decimal(p["nominal_value"]), Decimal(p["amount_paid_in"]))
             if Decimal(p["amount_repaid"]) > cap:
                 findings.append(
-                    Finding(
+                    _finding(
                         seq,
-                        f"member {p['member_number']} was repaid {p['amount_repaid']} EUR, above "
-                        f"the nominal value of the real contribution ({cap} EUR)",
+                        "repayment_cap",
+                        member=p["member_number"],
+                        repaid=p["amount_repaid"],
+                        cap=cap,
                     )
                 )
         return False
@@ -360,11 +378,11 @@ class _Year:
                 evidence.add(p["resolution"])
             else:
                 findings.append(
-                    Finding(
+                    _finding(
                         seq,
-                        f"director remuneration of {p['amount']} EUR not decided by the assembly "
-                        f"(event {p['resolution']} is not an adopted vote on director "
-                        "remuneration)",
+                        "remuneration_undecided",
+                        amount=p["amount"],
+                        resolution=p["resolution"],
                     )
                 )
         return False
@@ -386,20 +404,10 @@ class _Year:
             adopted = date.fromisoformat(e["effective"])
             if adopted > deadline:
                 findings.append(
-                    Finding(
-                        seq,
-                        f"special report on {self.year} adopted on "
-                        f"{adopted}, after the legal delay ({deadline})",
-                    )
+                    _finding(seq, "report_late", year=self.year, adopted=adopted, deadline=deadline)
                 )
         if not reports and self.known > deadline:
-            findings.append(
-                Finding(
-                    0,
-                    f"no special report on {self.year} adopted within the "
-                    f"legal delay (by {deadline})",
-                )
-            )
+            findings.append(_finding(0, "report_missing", year=self.year, deadline=deadline))
         return bool(reports)
 
     def _reviews(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
@@ -420,12 +428,7 @@ class _Year:
         _, last_seq, last = reviews[-1]
         if last["payload"]["finding"] == "breach":
             findings.append(
-                Finding(
-                    last_seq,
-                    f"the board recorded a breach of {c.id} on "
-                    f"{last['effective']}, not followed by a "
-                    "remediation",
-                )
+                _finding(last_seq, "review_breach", condition=c.id, date=last["effective"])
             )
             return False
         return True
