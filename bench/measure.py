@@ -8,38 +8,50 @@ scratch folder that is deleted when it ends.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import random
 import resource
 import sqlite3
+import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
+import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger import keys
+from ledger import keys, merkle, projection, semantics, transparency, views
 from ledger.envelope import SIGNING_CONTEXT, parse_entry
-from ledger.keys import verify_signature
+from ledger.keys import PublicKey, SigningKey, verify_signature
 from ledger.ledger import Draft, Ledger
 from ledger.verify import verify_ledger
 
 BATCH = 1000
+BUILD_BATCH = 5000  # the ledgers of the proof, audit and compliance groups
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "tests" / "data" / "catalogue_examples.json"
 Figures = dict[str, Any]
 T = TypeVar("T")
 
 
+def payload(i: int) -> dict[str, Any]:
+    return {"year": 2025, "name": f"m{i % 50}", "value": str(i), "unit": "EUR"}
+
+
 def payloads(n: int) -> list[dict[str, Any]]:
-    return [{"year": 2025, "name": f"m{i % 50}", "value": str(i), "unit": "EUR"} for i in range(n)]
+    return [payload(i) for i in range(n)]
 
 
 def batches(items: Sequence[T], size: int = BATCH) -> Iterator[Sequence[T]]:
@@ -226,6 +238,327 @@ def single_core(scratch: Path, seconds: float) -> Figures:
     return signature_rates(seconds) | entry_rates(scratch, seconds)
 
 
+# --- 4. building the larger ledgers ----------------------------------------------------------
+
+
+def grow(ledger: Ledger, key: SigningKey, count: int, start: int = 0) -> Span:
+    """Append ``count`` MetricSubmitted events in batches of ``BUILD_BATCH``; only the appends
+    are timed (each batch's payloads are made just before, so memory stays one batch)."""
+    total = Span()
+    for first in range(start, start + count, BUILD_BATCH):
+        last = min(first + BUILD_BATCH, start + count)
+        drafts = [Draft("MetricSubmitted", payload(i)) for i in range(first, last)]
+        with timed() as span:
+            ledger.append(key, drafts)
+        total.wall += span.wall
+        total.cpu += span.cpu
+    return total
+
+
+def enrolment(key: SigningKey, roles: Sequence[str]) -> Draft:
+    public = key.public
+    return Draft(
+        "SignerEnrolled",
+        {"key_id": public.key_id, "public_key": public.b64, "name": public.name, "roles": [*roles]},
+    )
+
+
+def new_ledger(db: Path) -> tuple[Ledger, SigningKey]:
+    """An empty ledger (its genesis event only) whose secretary key has roles admin+secretary."""
+    key = keys.generate("Bench Secretary")
+    return Ledger.create(str(db), enterprise="Bench", number="0896.755.397", key=key), key
+
+
+def build_metrics(scratch: Path, db: str, n: int) -> Figures:
+    """A ledger of ``n`` events at ``db``: the genesis, then MetricSubmitted in batches of 5000."""
+    ledger, key = new_ledger(Path(db))
+    span = grow(ledger, key, n - 1)
+    stored = ledger.size()
+    ledger.close()
+    return rate(n - 1, span) | {"file_bytes": file_bytes(Path(db)), "stored": stored}
+
+
+# --- 5. proofs ---------------------------------------------------------------------------------
+
+ROOT_REPEATS = 100
+
+
+@dataclass(slots=True)
+class Reference:
+    """What the proofs are checked against, computed from the entries without the stored tree:
+    the root at the full size, the roots at the old sizes asked for, the leaves asked for."""
+
+    root: bytes
+    roots: dict[int, bytes]
+    leaves: dict[int, bytes]
+
+
+def reference(rows: Iterable[bytes], sizes: set[int], indexes: set[int]) -> Reference:
+    tree = merkle.CompactRange()
+    roots, leaves = {}, {}
+    for index, entry in enumerate(rows):
+        leaf = merkle.leaf_hash(entry)
+        tree.append(leaf)
+        if index in indexes:
+            leaves[index] = leaf
+        if index + 1 in sizes:
+            roots[index + 1] = tree.root()
+    return Reference(tree.root(), roots, leaves)
+
+
+def per_call(fn: Callable[[int], T], args: Sequence[int]) -> tuple[list[T], list[float], float]:
+    """Call ``fn`` on each argument: the results, each call's wall-clock ms, total CPU seconds."""
+    results, times = [], []
+    cpu = time.process_time()
+    for arg in args:
+        start = time.perf_counter()
+        results.append(fn(arg))
+        times.append((time.perf_counter() - start) * 1e3)
+    return results, times, time.process_time() - cpu
+
+
+def spread(times_ms: Sequence[float], cpu_seconds: float) -> Figures:
+    """Median, p99 and max of per-call wall-clock ms, and the mean CPU ms a call."""
+    p99 = statistics.quantiles(times_ms, n=100, method="inclusive")[98]
+    return {
+        "count": len(times_ms),
+        "median_ms": statistics.median(times_ms),
+        "p99_ms": p99,
+        "max_ms": max(times_ms),
+        "cpu_ms": cpu_seconds * 1e3 / len(times_ms),
+    }
+
+
+def fail_loudly(what: str, check: Callable[[], None]) -> None:
+    try:
+        check()
+    except merkle.ProofError as e:
+        raise SystemExit(f"WRONG PROOF: {what}: {e.reason}: {e}") from e
+
+
+def proofs(scratch: Path, db: str, samples: int, seed: int = 2025) -> Figures:
+    """The root at the ledger's size, ``samples`` inclusion proofs of random events at that size
+    and ``samples`` consistency proofs from random old sizes, each timed alone, then each
+    checked (untimed) against roots and leaves recomputed from the entries."""
+    ledger = Ledger.open(db, read_only=True)
+    size = ledger.size()
+    rng = random.Random(seed)
+    indexes = [rng.randrange(size) for _ in range(samples)]
+    olds = [rng.randrange(1, size) for _ in range(samples)]
+    with timed() as ref_span:
+        rows = (r.entry for r in ledger.store.read(ledger.id))
+        ref = reference(rows, set(olds), set(indexes))
+    tree = ledger.tree()
+    with timed() as first_root:
+        root = tree.root(size)
+    _, root_ms, root_cpu = per_call(tree.root, [size] * ROOT_REPEATS)
+    inclusion, inclusion_ms, inclusion_cpu = per_call(
+        lambda i: tree.inclusion_proof(i, size), indexes
+    )
+    consistency, consistency_ms, consistency_cpu = per_call(
+        lambda old: tree.consistency_proof(old, size), olds
+    )
+    ledger.close()
+
+    if root != ref.root:
+        raise SystemExit(f"WRONG ROOT at size {size}: {root.hex()}, entries give {ref.root.hex()}")
+    for i, path in zip(indexes, inclusion, strict=True):
+        fail_loudly(
+            f"inclusion of leaf {i} in {size}",
+            lambda i=i, path=path: merkle.verify_inclusion(ref.leaves[i], i, size, path, root),
+        )
+    for old, path in zip(olds, consistency, strict=True):
+        fail_loudly(
+            f"consistency {old} -> {size}",
+            lambda old=old, path=path: merkle.verify_consistency(
+                old, size, path, ref.roots[old], root
+            ),
+        )
+    # The checks must be able to fail: a proof with one bit flipped is refused.
+    bad = [bytes([inclusion[0][0][0] ^ 1]) + inclusion[0][0][1:], *inclusion[0][1:]]
+    try:
+        merkle.verify_inclusion(ref.leaves[indexes[0]], indexes[0], size, bad, root)
+    except merkle.ProofError:
+        pass
+    else:
+        raise SystemExit("a tampered inclusion proof verified: the checks prove nothing")
+
+    return {
+        "size": size,
+        "reference_seconds": ref_span.wall,
+        "root_first_ms": first_root.wall * 1e3,
+        "root": spread(root_ms, root_cpu),
+        "inclusion": spread(inclusion_ms, inclusion_cpu)
+        | {"hashes": statistics.mean(len(p) for p in inclusion)},
+        "consistency": spread(consistency_ms, consistency_cpu)
+        | {"hashes": statistics.mean(len(p) for p in consistency)},
+    }
+
+
+# --- 6. incremental audit ----------------------------------------------------------------------
+
+COUNCIL = "Conseil national de la Coopération"
+
+
+def cosigned(ledger: Ledger, key: SigningKey, council: SigningKey) -> bytes:
+    """A checkpoint of the whole ledger, signed by ``key`` and cosigned by ``council``."""
+    signed = transparency.sign_checkpoint(ledger, key)
+    return transparency.cosign_checkpoint(ledger, signed, council, datetime.now(UTC))
+
+
+def audit_build(scratch: Path, folder: str, n: int, new: int) -> Figures:
+    """In ``folder``: the bundle of a ledger of ``n`` events (genesis, a Council key enrolled,
+    MetricSubmitted), cosigned checkpoints at ``n - new`` (``trusted-old.cp``) and at ``n``
+    (``trusted-head.cp``), and the Council's public key (``council.pub``, raw bytes)."""
+    out = Path(folder)
+    db = out / "ledger.db"
+    ledger, key = new_ledger(db)
+    council = keys.generate(COUNCIL)
+    ledger.append(key, [enrolment(council, ["council"])])
+    old = n - new
+    first = grow(ledger, key, old - 2)
+    (out / "trusted-old.cp").write_bytes(cosigned(ledger, key, council))
+    second = grow(ledger, key, new, start=old - 2)
+    (out / "trusted-head.cp").write_bytes(cosigned(ledger, key, council))
+    (out / "council.pub").write_bytes(council.public.raw)
+    with timed() as export_span:
+        exported = transparency.export(ledger, out / "ledger.bundle")
+    ledger.close()
+    if exported != n:
+        raise SystemExit(f"exported {exported} events, expected {n}")
+    span = Span(first.wall + second.wall, first.cpu + second.cpu)
+    return rate(n - 2, span) | {
+        "stored": n,
+        "file_bytes": file_bytes(db),
+        "bundle_bytes": (out / "ledger.bundle").stat().st_size,
+        "export_seconds": export_span.wall,
+    }
+
+
+def audit(scratch: Path, folder: str, trusted: str | None, workers: int | None = None) -> Figures:
+    """``audit_bundle`` of the bundle in ``folder``, trusting the Council key, with the
+    ``trusted-<trusted>.cp`` checkpoint (None: a full audit, no trusted checkpoint)."""
+    out = Path(folder)
+    council = PublicKey((out / "council.pub").read_bytes(), COUNCIL)
+    data = (out / f"trusted-{trusted}.cp").read_bytes() if trusted else None
+    with timed() as span:
+        result = transparency.audit_bundle(out / "ledger.bundle", [council], data, workers=workers)
+    if not result.ok:
+        raise SystemExit(f"audit failed: {result.failures[:3]}")
+    return rate(result.events, span) | {"trusted": trusted, "cpu_seconds": span.cpu}
+
+
+# --- 7. compliance -----------------------------------------------------------------------------
+
+# The examples number their events from a bare genesis (seq 1); ours enrols the board key first.
+OFFSET = 1
+BOARD_TYPES = ("BoardReviewRecorded", "SpecialReportAdopted")
+
+
+def shifted(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with its references to other events moved by ``OFFSET`` (tests/test_record.py)."""
+    out = dict(data)
+    for ref in semantics.references(event_type, 1, data):
+        name, _, index = ref.field.partition("[")
+        if index:
+            out[name] = [s + OFFSET for s in out[name]]
+        else:
+            out[name] = ref.seq + OFFSET
+    return out
+
+
+def compliance_build(scratch: Path, db: str, n: int) -> Figures:
+    """A ledger of ``n`` events: genesis, a board key enrolled, the governance history of
+    tests/data/catalogue_examples.json (statutes, assemblies, resolutions, accounts, board
+    reviews, a correction, a retraction…), then MetricSubmitted up to ``n``."""
+    ledger, key = new_ledger(Path(db))
+    board = keys.generate("Bench Board")
+    ledger.append(key, [enrolment(board, ["board", "treasurer"])])
+    history = orjson.loads(EXAMPLES.read_bytes())["history"]
+    with timed() as history_span:
+        for example in history:
+            event_type = example["type"]
+            effective = None if event_type == "EventCorrected" else example["effective"]
+            draft = Draft(event_type, shifted(event_type, example["payload"]), effective)
+            [entry] = ledger.append(board if event_type in BOARD_TYPES else key, [draft])
+            if entry.envelope.seq != example["seq"] + OFFSET:
+                raise SystemExit(
+                    f"{event_type} landed at {entry.envelope.seq}, not {example['seq']}"
+                )
+    governance = len(history)
+    span = grow(ledger, key, n - ledger.size())
+    stored = ledger.size()
+    ledger.close()
+    return rate(n - 2 - governance, span) | {
+        "stored": stored,
+        "governance": governance,
+        "history_seconds": history_span.wall,
+        "file_bytes": file_bytes(Path(db)),
+    }
+
+
+def digest(answer: projection.Compliance) -> str:
+    """A short hash of a compliance answer, to check that every path gives the same."""
+    data = orjson.dumps(answer.to_json() | {"size": answer.size}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def statuses(answer: projection.Compliance) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for c in answer.conditions:
+        counts[c.status] = counts.get(c.status, 0) + 1
+    return counts
+
+
+def compliance_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
+    """Cold replay: ``views.world(use_view=False)`` (every event read) + ``evaluate``."""
+    ledger = Ledger.open(db, read_only=True)
+
+    def replay(_: int) -> projection.Compliance:
+        return projection.evaluate(views.world(ledger, use_view=False), year)
+
+    answers, times, cpu = per_call(replay, range(repeats))
+    size = ledger.size()
+    ledger.close()
+    if answers[-1].size != size:
+        raise SystemExit(f"cold replay folded {answers[-1].size} events of {size}")
+    return {
+        "events": size,
+        "runs_ms": times,
+        "median_ms": statistics.median(times),
+        "cpu_ms": cpu * 1e3 / repeats,
+        "digest": digest(answers[-1]),
+        "statuses": statuses(answers[-1]),
+    }
+
+
+def compliance_view(scratch: Path, db: str, year: int, repeats: int) -> Figures:
+    """``views.compliance`` twice over: the first call folds every event into the view and saves
+    it, the next ``repeats`` calls find it up to date (the materialised figure)."""
+    ledger = Ledger.open(db)
+
+    def query(_: int) -> projection.Compliance:
+        return views.compliance(ledger, year)[0]
+
+    [first], [first_ms], first_cpu = per_call(query, [0])
+    answers, times, cpu = per_call(query, range(repeats))
+    size = ledger.size()
+    ledger.close()
+    if answers[-1].size != size or digest(first) != digest(answers[-1]):
+        raise SystemExit("the materialised view answers differently from its own first fold")
+    return {
+        "events": size,
+        "first_ms": first_ms,
+        "first_cpu_ms": first_cpu * 1e3,
+        "runs_ms": times,
+        "median_ms": statistics.median(times),
+        "p99_ms": statistics.quantiles(times, n=100, method="inclusive")[98],
+        "max_ms": max(times),
+        "cpu_ms": cpu * 1e3 / repeats,
+        "digest": digest(answers[-1]),
+    }
+
+
 MEASUREMENTS: dict[str, Callable[..., Figures]] = {
     "append-signed": append_signed,
     "append-eventsourcing": append_eventsourcing,
@@ -233,6 +566,13 @@ MEASUREMENTS: dict[str, Callable[..., Figures]] = {
     "build": build,
     "verify": verify,
     "single-core": single_core,
+    "build-metrics": build_metrics,
+    "proofs": proofs,
+    "audit-build": audit_build,
+    "audit": audit,
+    "compliance-build": compliance_build,
+    "compliance-cold": compliance_cold,
+    "compliance-view": compliance_view,
 }
 
 

@@ -1,17 +1,26 @@
-"""The results of a run as Markdown: ratios against their targets first, then the details."""
+"""The results of a run as Markdown: targets first, then the details of each group run."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
 Figures = dict[str, Any]
 
+GROUPS = ("append", "verify", "proofs", "audit", "compliance")
 APPEND_TARGET = 0.5  # signed append / plain eventsourcing
 VERIFY_TARGET = 0.8  # verify / (cores x openssl single-core verify rate)
 RSS_GROWTH_LIMIT = 2.0  # peak RSS at the largest size / at the smallest: "flat"
+PROOF_TARGET_MS = 10.0  # root, inclusion and consistency proof at 1M events, each (p99)
+FLAT_LIMIT = 2.0  # audit cost per new event at the largest size / at the smallest: "flat"
+COMPLIANCE_TARGET_MS = 50.0  # views.compliance with the view up to date (median)
+AUDIT_KINDS = {
+    "full": "full audit (no trusted checkpoint)",
+    "incremental": "incremental: `--trusted` at N - new",
+    "fixed": "`--trusted` at N (nothing new: the fixed part)",
+}
 
 APPEND_KINDS = {
     "append-signed": "signed `Ledger.append`",
@@ -45,16 +54,59 @@ class VerifySize:
 
 
 @dataclass(frozen=True, slots=True)
+class ProofRun:
+    n: int
+    build: Figures  # build-metrics
+    proofs: Figures
+
+
+@dataclass(frozen=True, slots=True)
+class AuditSize:
+    n: int
+    new: int  # events after the trusted checkpoint
+    build: Figures
+    runs: dict[str, list[Figures]]  # AUDIT_KINDS key -> repeats
+
+    def seconds(self, kind: str) -> float:
+        return median_of(self.runs[kind], "seconds")
+
+    def cpu(self, kind: str) -> float:
+        return median_of(self.runs[kind], "cpu_seconds")
+
+    def marginal_ms(self, cpu: bool = False) -> float:
+        """Milliseconds a new event adds: (incremental - fixed) / new."""
+        of = self.cpu if cpu else self.seconds
+        return (of("incremental") - of("fixed")) / self.new * 1e3
+
+    def full_marginal_ms(self, cpu: bool = False) -> float:
+        """The same from the full audit, every event checked: (full - fixed) / n."""
+        of = self.cpu if cpu else self.seconds
+        return (of("full") - of("fixed")) / self.n * 1e3
+
+
+@dataclass(frozen=True, slots=True)
+class ComplianceSize:
+    n: int
+    build: Figures
+    cold: Figures
+    view: Figures
+
+
+@dataclass(frozen=True, slots=True)
 class Results:
     quick: bool
+    groups: tuple[str, ...]
     machine: dict[str, str]
     load: tuple[str, str]  # load averages before and after
     cores: int
-    appends: dict[str, list[Figures]]  # kind -> repeats
-    openssl_verify: float  # single core, verify/s
-    single_core: Figures
-    verifies: list[VerifySize]
     seconds: float
+    appends: dict[str, list[Figures]] = field(default_factory=dict)  # kind -> repeats
+    openssl_verify: float = 0.0  # single core, verify/s
+    single_core: Figures = field(default_factory=dict)
+    verifies: list[VerifySize] = field(default_factory=list)
+    proofs: ProofRun | None = None
+    audits: list[AuditSize] = field(default_factory=list)
+    compliances: list[ComplianceSize] = field(default_factory=list)
 
     @property
     def verify_limit(self) -> float:
@@ -106,9 +158,14 @@ def ratio(label: str, value: float, at_least: float | None = None) -> list[objec
     return [label, f"{value:.2f}", f"≥ {at_least}", verdict(value >= at_least)]
 
 
-def ratio_rows(r: Results) -> list[list[object]]:
+def below(label: str, value: str, limit: float, ok: bool, unit: str = "") -> list[object]:
+    """A row of the target table for a figure that must stay under ``limit``."""
+    return [label, value, f"< {limit:g}{unit}", verdict(ok)]
+
+
+def append_targets(r: Results) -> list[list[object]]:
     signed = r.append_rate("append-signed")
-    rows = [
+    return [
         ratio(
             "signed append / plain eventsourcing",
             signed / r.append_rate("append-eventsourcing"),
@@ -120,6 +177,10 @@ def ratio_rows(r: Results) -> list[list[object]]:
         ),
         ratio("signed append / sqlite3 storage limit", signed / r.append_rate("append-sqlite")),
     ]
+
+
+def verify_targets(r: Results) -> list[list[object]]:
+    rows = []
     for v in r.verifies:
         rows += [
             ratio(f"verify {v.n:,} / limit", v.rate / r.verify_limit, VERIFY_TARGET),
@@ -136,14 +197,112 @@ def ratio_rows(r: Results) -> list[list[object]]:
         ):
             growth = after / max(before, 1e-9)
             rows.append(
-                [
+                below(
                     f"verify peak RSS {large.n:,} / {small.n:,}, {label}",
                     f"{growth:.2f}",
-                    f"< {RSS_GROWTH_LIMIT} (flat)",
-                    verdict(growth < RSS_GROWTH_LIMIT),
-                ]
+                    RSS_GROWTH_LIMIT,
+                    growth < RSS_GROWTH_LIMIT,
+                    " (flat)",
+                )
             )
     return rows
+
+
+def proof_targets(r: Results) -> list[list[object]]:
+    assert r.proofs is not None
+    p, n = r.proofs.proofs, r.proofs.n
+    rows = []
+    for key, label in PROOF_KINDS.items():
+        f = p[key]
+        rows.append(
+            below(
+                f"{label} at {n:,} events: p99 (median) ms",
+                f"{f['p99_ms']:.2f} ({f['median_ms']:.2f})",
+                PROOF_TARGET_MS,
+                f["p99_ms"] < PROOF_TARGET_MS,
+                " ms",
+            )
+        )
+        rows.append(
+            [
+                f"{label} at {n:,} events: CPU ms a call (mean)",
+                f"{f['cpu_ms']:.2f}",
+                "(context)",
+                "",
+            ]
+        )
+    return rows
+
+
+def audit_targets(r: Results) -> list[list[object]]:
+    rows = []
+    for a in r.audits:
+        rows.append(
+            [
+                f"audit {a.n:,}: CPU ms a new event, incremental (full audit)",
+                f"{a.marginal_ms(cpu=True):.3f} ({a.full_marginal_ms(cpu=True):.3f})",
+                "(context)",
+                "",
+            ]
+        )
+        rows.append(
+            ratio(
+                f"audit {a.n:,}: incremental ({a.new:,} new) / full, wall clock",
+                a.seconds("incremental") / a.seconds("full"),
+            )
+        )
+    if len(r.audits) > 1:
+        small, large = r.audits[0], r.audits[-1]
+        for label, cpu in (("by CPU time", True), ("wall clock", False)):
+            growth = large.marginal_ms(cpu) / small.marginal_ms(cpu)
+            rows.append(
+                below(
+                    f"audit cost a new event {large.n:,} / {small.n:,}, {label}",
+                    f"{growth:.2f}",
+                    FLAT_LIMIT,
+                    growth < FLAT_LIMIT,
+                    " (flat)",
+                )
+            )
+        rows.append(
+            ratio(
+                f"audit fixed part an old event {large.n:,} / {small.n:,}, by CPU time",
+                (large.cpu("fixed") / large.n) / (small.cpu("fixed") / small.n),
+            )
+        )
+    return rows
+
+
+def compliance_targets(r: Results) -> list[list[object]]:
+    rows = []
+    for c in r.compliances:
+        warm = c.view["median_ms"]
+        rows.append(
+            below(
+                f"compliance {c.n:,}: materialised view, median ms",
+                f"{warm:.1f}",
+                COMPLIANCE_TARGET_MS,
+                warm < COMPLIANCE_TARGET_MS,
+                " ms",
+            )
+        )
+        rows.append(
+            ratio(f"compliance {c.n:,}: cold replay / materialised", c.cold["median_ms"] / warm)
+        )
+    return rows
+
+
+TARGETS = {
+    "append": append_targets,
+    "verify": verify_targets,
+    "proofs": proof_targets,
+    "audit": audit_targets,
+    "compliance": compliance_targets,
+}
+
+
+def target_rows(r: Results) -> list[list[object]]:
+    return [row for group in r.groups for row in TARGETS[group](r)]
 
 
 def append_rows(r: Results) -> list[list[object]]:
@@ -210,59 +369,265 @@ def single_core_rows(r: Results) -> list[list[object]]:
     ]
 
 
-def render(r: Results) -> str:
+PROOF_KINDS = {
+    "root": "`root(N)`",
+    "inclusion": "`inclusion_proof(i, N)`",
+    "consistency": "`consistency_proof(m, N)`",
+}
+
+
+def ms(x: float) -> str:
+    return f"{x:,.2f}"
+
+
+def proof_rows(r: Results) -> list[list[object]]:
+    assert r.proofs is not None
+    p = r.proofs.proofs
+    rows: list[list[object]] = []
+    for key, label in PROOF_KINDS.items():
+        f = p[key]
+        hashes = f"{f['hashes']:.1f}" if "hashes" in f else "1 (the root)"
+        rows.append(
+            [
+                label,
+                f["count"],
+                ms(f["median_ms"]),
+                ms(f["p99_ms"]),
+                ms(f["max_ms"]),
+                ms(f["cpu_ms"]),
+                hashes,
+            ]
+        )
+    return rows
+
+
+def proof_build_rows(r: Results) -> list[list[object]]:
+    assert r.proofs is not None
+    b, p = r.proofs.build, r.proofs.proofs
+    return [
+        [
+            f"{b['stored']:,}",
+            mb(b["file_bytes"] / 1e6),
+            f"{b['seconds']:.0f}",
+            number(b["rate"]),
+            number(b["cpu_us"]),
+            rss([b]),
+            ms(p["root_first_ms"]),
+            f"{p['reference_seconds']:.1f}",
+            rss([p]),
+        ]
+    ]
+
+
+def seconds_cell(a: AuditSize, kind: str) -> str:
+    each = ", ".join(f"{f['seconds']:.2f}" for f in a.runs[kind])
+    return f"{a.seconds(kind):.2f} ({each}); CPU {a.cpu(kind):.2f}"
+
+
+def audit_rows(r: Results) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for a in r.audits:
+        rows.append(
+            [
+                f"{a.n:,}",
+                mb(a.build["bundle_bytes"] / 1e6),
+                *(seconds_cell(a, kind) for kind in AUDIT_KINDS),
+                f"{a.seconds('incremental') / a.new * 1e3:.2f}",
+                f"{a.marginal_ms():.3f} / {a.marginal_ms(cpu=True):.3f}",
+                f"{a.full_marginal_ms():.3f} / {a.full_marginal_ms(cpu=True):.3f}",
+                f"{a.seconds('fixed') / a.n * 1e6:.0f} / {a.cpu('fixed') / a.n * 1e6:.0f}",
+                rss([f for runs in a.runs.values() for f in runs]),
+                mb(max(f["children_rss_mb"] for runs in a.runs.values() for f in runs)),
+            ]
+        )
+    return rows
+
+
+def compliance_rows(r: Results) -> list[list[object]]:
+    rows: list[list[object]] = []
+    for c in r.compliances:
+        cold, view = c.cold, c.view
+        statuses = ", ".join(f"{k} {v}" for k, v in sorted(cold["statuses"].items()))
+        rows.append(
+            [
+                f"{c.build['stored']:,} ({c.build['governance']} governance)",
+                mb(c.build["file_bytes"] / 1e6),
+                f"{cold['median_ms']:,.0f} ({', '.join(f'{t:,.0f}' for t in cold['runs_ms'])})",
+                f"{cold['cpu_ms']:,.0f}",
+                f"{view['first_ms']:,.0f}",
+                f"{view['median_ms']:.1f} / {view['p99_ms']:.1f} / {view['max_ms']:.1f}",
+                f"{view['cpu_ms']:.1f}",
+                rss([cold]),
+                rss([view]),
+                statuses,
+            ]
+        )
+    return rows
+
+
+def append_section(r: Results) -> list[str]:
     n = r.appends["append-signed"][0]["events"]
     repeats = len(r.appends["append-signed"])
+    return [
+        f"## Append: {n:,} MetricSubmitted events in batches of 1000 "
+        f"(median of {repeats}, run alternately)",
+        "",
+        table(
+            [
+                "path",
+                "events/s (median)",
+                "events/s (each run)",
+                "CPU µs/event",
+                "file",
+                "peak RSS (+ over imports)",
+            ],
+            append_rows(r),
+        ),
+        "",
+    ]
+
+
+def verify_section(r: Results) -> list[str]:
+    return [
+        "## Verify (default workers = all cores; limit = cores x openssl verify/s)",
+        "",
+        table(
+            [
+                "events",
+                "file",
+                "events/s (median; each run)",
+                "CPU µs/event",
+                "workers=1 events/s",
+                "workers=1 CPU µs/event",
+                "limit",
+                "ratio",
+                "peak RSS main (+ over imports)",
+                "peak RSS worker",
+                "peak RSS workers=1",
+                "build events/s",
+            ],
+            verify_rows(r),
+        ),
+        "",
+        "## Single core, for context (operations per CPU second)",
+        "",
+        table(["operation", "per second"], single_core_rows(r)),
+        "",
+    ]
+
+
+def proofs_section(r: Results) -> list[str]:
+    assert r.proofs is not None
+    n = r.proofs.n
+    return [
+        f"## Proofs at N = {n:,} events (`ledger.tree()`, the store's tree nodes)",
+        "",
+        "The ledger, built once by `Ledger.append` in batches of 5000 MetricSubmitted:",
+        "",
+        table(
+            [
+                "events",
+                "file",
+                "build s",
+                "build events/s",
+                "build CPU µs/event",
+                "build peak RSS (+ over imports)",
+                "first `root(N)` ms",
+                "reference pass s (untimed)",
+                "proofs peak RSS",
+            ],
+            proof_build_rows(r),
+        ),
+        "",
+        f"Each call timed alone (root: {r.proofs.proofs['root']['count']} calls; proofs at random "
+        "leaves and random old sizes), every proof then checked by `merkle.verify_*` against "
+        "roots and leaves recomputed from the entries:",
+        "",
+        table(
+            ["call", "calls", "median ms", "p99 ms", "max ms", "CPU ms a call (mean)", "hashes"],
+            proof_rows(r),
+        ),
+        "",
+    ]
+
+
+def audit_section(r: Results) -> list[str]:
+    new = r.audits[0].new
+    repeats = len(r.audits[0].runs["full"])
+    return [
+        f"## Incremental audit (`audit_bundle`, cosigned trusted checkpoint {new:,} events "
+        f"before the end; median of {repeats}, run alternately)",
+        "",
+        table(
+            [
+                "events N",
+                "bundle",
+                "full audit s (each run); CPU s",
+                f"`--trusted` at N-{new:,} s (each run); CPU s",
+                "`--trusted` at N s (each run); CPU s",
+                f"incremental s / {new:,}, ms",
+                "ms a new event: (incremental - fixed) / new, wall / CPU",
+                "ms an event, full audit: (full - fixed) / N, wall / CPU",
+                "fixed part µs an old event, wall / CPU",
+                "peak RSS main (+ over imports)",
+                "peak RSS worker",
+            ],
+            audit_rows(r),
+        ),
+        "",
+    ]
+
+
+def compliance_section(r: Results) -> list[str]:
+    queries = len(r.compliances[0].view["runs_ms"])
+    return [
+        "## Compliance (`views.compliance`, year 2025)",
+        "",
+        table(
+            [
+                "events",
+                "file",
+                "cold replay ms, median (each run)",
+                "cold CPU ms",
+                "first `views.compliance` ms (folds all, saves the view)",
+                f"materialised ms, median / p99 / max of {queries}",
+                "materialised CPU ms",
+                "peak RSS cold (+ over imports)",
+                "peak RSS materialised",
+                "conditions",
+            ],
+            compliance_rows(r),
+        ),
+        "",
+    ]
+
+
+SECTIONS = {
+    "append": append_section,
+    "verify": verify_section,
+    "proofs": proofs_section,
+    "audit": audit_section,
+    "compliance": compliance_section,
+}
+
+
+def render(r: Results) -> str:
+    options = (" --quick" if r.quick else "") + (
+        f" --only {','.join(r.groups)}" if r.groups != GROUPS else ""
+    )
+    title = "coop-ledger benchmarks" + (" (quick run)" if r.quick else "")
     return "\n".join(
         [
-            f"# coop-ledger benchmarks{' (quick run)' if r.quick else ''}",
+            f"# {title}",
             "",
-            f"`uv run python bench/run.py{' --quick' if r.quick else ''}` — whole run "
-            f"{r.seconds:.0f} s. See `bench/README.md` for what each figure means.",
+            f"`uv run python bench/run.py{options}` — whole run {r.seconds:.0f} s. "
+            "See `bench/README.md` for what each figure means.",
             "",
-            "## Ratios",
+            "## Targets",
             "",
-            table(["ratio", "value", "target", "met"], ratio_rows(r)),
+            table(["measure", "value", "target", "met"], target_rows(r)),
             "",
-            f"## Append: {n:,} MetricSubmitted events in batches of 1000 "
-            f"(median of {repeats}, run alternately)",
-            "",
-            table(
-                [
-                    "path",
-                    "events/s (median)",
-                    "events/s (each run)",
-                    "CPU µs/event",
-                    "file",
-                    "peak RSS (+ over imports)",
-                ],
-                append_rows(r),
-            ),
-            "",
-            "## Verify (default workers = all cores; limit = cores x openssl verify/s)",
-            "",
-            table(
-                [
-                    "events",
-                    "file",
-                    "events/s (median; each run)",
-                    "CPU µs/event",
-                    "workers=1 events/s",
-                    "workers=1 CPU µs/event",
-                    "limit",
-                    "ratio",
-                    "peak RSS main (+ over imports)",
-                    "peak RSS worker",
-                    "peak RSS workers=1",
-                    "build events/s",
-                ],
-                verify_rows(r),
-            ),
-            "",
-            "## Single core, for context (operations per CPU second)",
-            "",
-            table(["operation", "per second"], single_core_rows(r)),
-            "",
+            *(line for group in r.groups for line in SECTIONS[group](r)),
             "## Machine",
             "",
             table(

@@ -1,6 +1,6 @@
-"""Run every benchmark, each measurement in a fresh process; write bench/RESULTS.md and print it.
+"""Run the benchmarks, each measurement in a fresh process; write bench/RESULTS.md and print it.
 
-uv run python bench/run.py [--quick]
+uv run python bench/run.py [--quick] [--only GROUP[,GROUP]] [--out FILE]
 """
 
 from __future__ import annotations
@@ -16,12 +16,26 @@ from pathlib import Path
 from typing import Any
 
 import machine
-from report import APPEND_KINDS, Results, VerifySize, render
+from report import (
+    APPEND_KINDS,
+    AUDIT_KINDS,
+    GROUPS,
+    AuditSize,
+    ComplianceSize,
+    ProofRun,
+    Results,
+    VerifySize,
+    render,
+)
 
 BENCH = Path(__file__).resolve().parent
 RESULTS = BENCH / "RESULTS.md"
 OPENSSL_SECONDS = 3
 TIMEOUT_SECONDS = 1800
+
+
+COMPLIANCE_YEAR = 2025  # the year tests/data/catalogue_examples.json documents
+VIEW_QUERIES = 20  # materialised compliance queries, in one process
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,10 +45,43 @@ class Plan:
     verify_sizes: tuple[int, ...]
     verify_repeats: int
     single_core_seconds: float
+    proof_size: int
+    proof_samples: int  # inclusion proofs, and as many consistency proofs
+    audit_sizes: tuple[int, ...]
+    audit_new: int  # events after the trusted checkpoint
+    audit_repeats: int
+    compliance_sizes: tuple[int, ...]
+    compliance_repeats: int  # cold replays
 
 
-FULL = Plan(20_000, 3, (10_000, 100_000), 3, 2.0)
-QUICK = Plan(3_000, 3, (10_000,), 1, 0.5)
+FULL = Plan(
+    append_events=20_000,
+    append_repeats=3,
+    verify_sizes=(10_000, 100_000),
+    verify_repeats=3,
+    single_core_seconds=2.0,
+    proof_size=1_000_000,
+    proof_samples=1000,
+    audit_sizes=(10_000, 100_000),
+    audit_new=1000,
+    audit_repeats=3,
+    compliance_sizes=(10_000, 100_000),
+    compliance_repeats=3,
+)
+QUICK = Plan(
+    append_events=3_000,
+    append_repeats=3,
+    verify_sizes=(10_000,),
+    verify_repeats=1,
+    single_core_seconds=0.5,
+    proof_size=20_000,
+    proof_samples=1000,
+    audit_sizes=(10_000,),
+    audit_new=1000,
+    audit_repeats=1,
+    compliance_sizes=(10_000,),
+    compliance_repeats=3,
+)
 
 
 def log(message: str) -> None:
@@ -52,8 +99,26 @@ def measure(name: str, **args: Any) -> dict[str, Any]:
     if done.returncode != 0:
         raise RuntimeError(f"{name} {args} failed:\n{done.stderr}")
     figures: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    log(f"  {name} {args}: {figures.get('rate', 0):,.0f}/s, peak {figures['peak_rss_mb']:.0f} MB")
+    log(f"  {name} {args}: {summary(figures)}, peak {figures['peak_rss_mb']:.0f} MB")
     return figures
+
+
+def summary(figures: dict[str, Any]) -> str:
+    """The headline figure of a measurement, for the progress log."""
+    if "inclusion" in figures:
+        return ", ".join(
+            f"{kind} p99 {figures[kind]['p99_ms']:.2f} ms"
+            for kind in ("root", "inclusion", "consistency")
+        )
+    if "rate" in figures:
+        return f"{figures['rate']:,.0f}/s in {figures['seconds']:.2f} s"
+    if "median_ms" in figures:
+        return f"median {figures['median_ms']:.1f} ms"
+    return "done"
+
+
+def scratch_folder() -> tempfile.TemporaryDirectory[str]:
+    return tempfile.TemporaryDirectory(prefix="coop-ledger-bench-")
 
 
 def append_suite(plan: Plan) -> dict[str, list[dict[str, Any]]]:
@@ -69,7 +134,7 @@ def append_suite(plan: Plan) -> dict[str, list[dict[str, Any]]]:
 def verify_size(n: int, repeats: int) -> VerifySize:
     """Build a ledger of ``n`` events once, then verify it on all cores and on one."""
     log(f"verify, {n:,} events")
-    with tempfile.TemporaryDirectory(prefix="coop-ledger-bench-") as folder:
+    with scratch_folder() as folder:
         db = str(Path(folder) / "ledger.db")
         built = measure("build", db=db, n=n - 1)  # plus the genesis event: n in all
         all_cores = [measure("verify", db=db, workers=None) for _ in range(repeats)]
@@ -77,33 +142,105 @@ def verify_size(n: int, repeats: int) -> VerifySize:
     return VerifySize(n, built, all_cores, one_core)
 
 
-def run(plan: Plan, quick: bool) -> Results:
+def proof_run(plan: Plan) -> ProofRun:
+    """Build a ledger of ``plan.proof_size`` events once, then time its root and proofs."""
+    n = plan.proof_size
+    log(f"proofs, {n:,} events (building the ledger first)")
+    with scratch_folder() as folder:
+        db = str(Path(folder) / "ledger.db")
+        built = measure("build-metrics", db=db, n=n)
+        figures = measure("proofs", db=db, samples=plan.proof_samples)
+    return ProofRun(n, built, figures)
+
+
+AUDIT_TRUSTED = {"full": None, "incremental": "old", "fixed": "head"}
+assert set(AUDIT_TRUSTED) == set(AUDIT_KINDS)
+
+
+def audit_size(n: int, new: int, repeats: int) -> AuditSize:
+    """Export a bundle of ``n`` events with cosigned checkpoints at ``n - new`` and ``n``, then
+    audit it fully, from the older checkpoint and from the newest, alternately."""
+    log(f"audit, {n:,} events")
+    with scratch_folder() as folder:
+        built = measure("audit-build", folder=folder, n=n, new=new)
+        runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in AUDIT_KINDS}
+        for _ in range(repeats):
+            for kind, trusted in AUDIT_TRUSTED.items():
+                runs[kind].append(measure("audit", folder=folder, trusted=trusted))
+    return AuditSize(n, new, built, runs)
+
+
+def compliance_size(n: int, repeats: int) -> ComplianceSize:
+    """A ledger of ``n`` events with a governance history: cold replays, then the view."""
+    log(f"compliance, {n:,} events")
+    with scratch_folder() as folder:
+        db = str(Path(folder) / "ledger.db")
+        built = measure("compliance-build", db=db, n=n)
+        cold = measure("compliance-cold", db=db, year=COMPLIANCE_YEAR, repeats=repeats)
+        view = measure("compliance-view", db=db, year=COMPLIANCE_YEAR, repeats=VIEW_QUERIES)
+    if cold["digest"] != view["digest"]:
+        raise RuntimeError(f"compliance at {n:,}: the materialised view differs from cold replay")
+    return ComplianceSize(n, built, cold, view)
+
+
+def run(plan: Plan, quick: bool, groups: tuple[str, ...]) -> Results:
     started, load_before = time.perf_counter(), machine.load_average()
     facts = machine.facts()
-    appends = append_suite(plan)
-    log("openssl speed ed25519")
-    openssl_verify = machine.openssl_ed25519_verify_rate(OPENSSL_SECONDS)
-    single_core = measure("single-core", seconds=plan.single_core_seconds)
-    verifies = [verify_size(n, plan.verify_repeats) for n in plan.verify_sizes]
+    found: dict[str, Any] = {}
+    if "append" in groups:
+        found["appends"] = append_suite(plan)
+    if "verify" in groups:
+        log("openssl speed ed25519")
+        found["openssl_verify"] = machine.openssl_ed25519_verify_rate(OPENSSL_SECONDS)
+        found["single_core"] = measure("single-core", seconds=plan.single_core_seconds)
+        found["verifies"] = [verify_size(n, plan.verify_repeats) for n in plan.verify_sizes]
+    if "proofs" in groups:
+        found["proofs"] = proof_run(plan)
+    if "audit" in groups:
+        found["audits"] = [
+            audit_size(n, plan.audit_new, plan.audit_repeats) for n in plan.audit_sizes
+        ]
+    if "compliance" in groups:
+        found["compliances"] = [
+            compliance_size(n, plan.compliance_repeats) for n in plan.compliance_sizes
+        ]
     return Results(
         quick=quick,
+        groups=groups,
         machine=facts,
         load=(load_before, machine.load_average()),
         cores=machine.cores(),
-        appends=appends,
-        openssl_verify=openssl_verify,
-        single_core=single_core,
-        verifies=verifies,
         seconds=time.perf_counter() - started,
+        **found,
     )
+
+
+def group_list(text: str) -> tuple[str, ...]:
+    names = {name.strip() for name in text.split(",") if name.strip()}
+    unknown = names - set(GROUPS)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown group {', '.join(sorted(unknown)) or '(none)'}; expected {','.join(GROUPS)}"
+        )
+    return tuple(g for g in GROUPS if g in names)  # always in the suite's order
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, < 1 min")
+    parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run, ~2 min")
+    parser.add_argument(
+        "--only",
+        type=group_list,
+        default=GROUPS,
+        metavar="NAME[,NAME]",
+        help=f"run these groups only, of: {','.join(GROUPS)}",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=RESULTS, help="where to write the Markdown (bench/RESULTS.md)"
+    )
     options = parser.parse_args()
-    text = render(run(QUICK if options.quick else FULL, options.quick))
-    RESULTS.write_text(text)
+    text = render(run(QUICK if options.quick else FULL, options.quick, options.only))
+    options.out.write_text(text)
     print(text)
 
 

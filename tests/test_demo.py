@@ -13,7 +13,13 @@ from ledger import scenario
 def test_demo_builds_and_verifies_a_ledger(tmp_path: Path) -> None:
     result = run_subprocess("demo", "--dir", "out", cwd=tmp_path)
     assert result.code == 0, result.err + result.out
-    assert "verify    ok" in result.out
+    assert "verify      ok" in result.out
+    for fmt in ("md", "html", "pdf"):
+        report = tmp_path / "out" / f"rapport-special-2025.fr.{fmt}"
+        checked = run_subprocess(
+            "--ledger", "out/ledger.db", "report", "verify", str(report), cwd=tmp_path
+        )
+        assert checked.code == 0, checked.err
     log = run_subprocess("--ledger", "out/ledger.db", "log", "--json", cwd=tmp_path)
     events = [orjson.loads(line) for line in log.out.splitlines()]
     assert events[0]["type"] == "LedgerOpened"

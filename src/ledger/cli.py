@@ -22,7 +22,17 @@ import orjson
 import typer
 from typer.exceptions import TyperException
 
-from ledger import catalogue, forms, keys, projection, scenario, transparency, values, views
+from ledger import (
+    catalogue,
+    forms,
+    keys,
+    projection,
+    reports,
+    scenario,
+    transparency,
+    values,
+    views,
+)
 from ledger.catalogue import ROLES
 from ledger.envelope import Entry
 from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
@@ -52,6 +62,11 @@ app.add_typer(key_app, name="key")
 app.add_typer(signer_app, name="signer")
 app.add_typer(record_app, name="record")
 app.add_typer(checkpoint_app, name="checkpoint")
+report_app = typer.Typer(
+    help="The special report of a year: write it, check a file, compare instants, adopt it.",
+    invoke_without_command=True,
+)
+app.add_typer(report_app, name="report")
 
 
 @dataclass(frozen=True, slots=True)
@@ -690,6 +705,113 @@ def compliance_command(
     raise typer.Exit(1 if strict and result.breached else 0)
 
 
+# --- the special report -------------------------------------------------------------------------
+
+
+def _cut(as_known_at: str | None, field: str = "--as-known-at") -> str | None:
+    if as_known_at is None:
+        return None
+    try:
+        return projection.instant(as_known_at)
+    except ValueError:
+        raise InputError(
+            field,
+            f"{as_known_at!r} is not an ISO date or date-time, e.g. 2024-12-31 or "
+            "2025-03-01T12:00:00+01:00",
+        ) from None
+
+
+AsKnownAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-known-at",
+        help="As the ledger knew it at this instant (ISO date or date-time; a date means the "
+        "end of that day, UTC). Default: as known now, corrections included.",
+    ),
+]
+
+
+@report_app.callback()
+def report_write(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option("--year", help="The financial year.")] = None,
+    lang: LangOption = "fr",
+    fmt: Annotated[str, typer.Option("--format", help="md (default), html or pdf.")] = "md",
+    as_known_at: AsKnownAtOption = None,
+    out: OutOption = None,
+) -> None:
+    """Write the special report of YEAR, rebuilt from the ledger alone (same ledger and
+    arguments, same bytes)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if year is None:
+        raise InputError("--year", "give the financial year: --year YEAR")
+    ledger = _open(ctx, read_only=True)
+    produced = reports.produce(ledger, values.year("--year", year), lang, fmt, _cut(as_known_at))
+    _write(produced.data, out)
+    if out is not None:
+        typer.echo(
+            f"wrote {out} ({len(produced.data)} bytes, {produced.provenance.size} events)", err=True
+        )
+    raise typer.Exit(0)
+
+
+@report_app.command("verify")
+def report_verify(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A report file written by ledger report.")],
+) -> None:
+    """Recompute a report from the ledger and say whether the file matches, byte for byte."""
+    produced = reports.verify(_open(ctx, read_only=True), _read(file, "FILE"))
+    p = produced.provenance
+    typer.echo(f"ok: {file} is the report recomputed from events 1..{p.size} (root {p.root})")
+
+
+@report_app.command("diff")
+def report_diff(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="The financial year.")],
+    since: Annotated[str, typer.Option("--from", help="The earlier instant (ISO).")],
+    until: Annotated[
+        str | None, typer.Option("--to", help="The later instant (ISO; default: now).")
+    ] = None,
+    lang: LangOption = "fr",
+) -> None:
+    """What changed in YEAR's report between two instants (corrections, late entries), per
+    section, as a unified diff of the Markdown."""
+    ledger = _open(ctx, read_only=True)
+    text = reports.diff(
+        ledger, values.year("--year", year), _cut(since, "--from") or "", _cut(until, "--to"), lang
+    )
+    typer.echo(text or "no change")
+
+
+@report_app.command("adopt")
+def report_adopt(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="The financial year.")],
+    meeting: Annotated[int, typer.Option("--meeting", help="SEQ of the BoardMeetingHeld.")],
+    key: KeyOption,
+    lang: LangOption = "fr",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to keep the adopted PDF (default: special-report-YEAR.LANG.pdf)."
+        ),
+    ] = None,
+) -> None:
+    """Adopt YEAR's report: record SpecialReportAdopted with the SHA-256 of its PDF (as known
+    now) and the checkpoint it rests on; keep the PDF."""
+    ledger = _open(ctx)
+    entry, produced = reports.adopt(
+        ledger, values.year("--year", year), meeting, _signing_key(key), lang
+    )
+    path = out or Path(f"special-report-{year}.{lang}.pdf")
+    path.write_bytes(produced.data)
+    typer.echo(f"adopted the {year} report at event {entry.envelope.seq}; kept {path}", err=True)
+    typer.echo(str(entry.envelope.seq))
+
+
 # --- demo -------------------------------------------------------------------------------------
 
 
@@ -727,15 +849,51 @@ def demo(
                 raise LedgerStateError(
                     f"scenario line {step.line} failed with exit {code}; see {log_path}"
                 )
-    ledger = _keep(Ledger.open(str(db), read_only=True))
+    ledger = _keep(Ledger.open(str(db)))
     result = verify_ledger(ledger.store, ledger.id)
+    if not result.ok:
+        first = result.failures[0]
+        raise LedgerStateError(
+            f"the demo ledger does not verify: event {first.seq}: {first.reason}: {first.detail}"
+        )
+    keys_dir = folder / "keys"
+    secretary = keys.load_signing_key(keys_dir / "secretariat.key", _passphrase)
+    council = keys.load_signing_key(keys_dir / "council.key", _passphrase)
+    signed = transparency.sign_checkpoint(ledger, secretary)
+    cosigned = transparency.cosign_checkpoint(ledger, signed, council, datetime.now(UTC))
+    checkpoint_path = folder / "checkpoint"
+    checkpoint_path.write_bytes(cosigned)
+    written = []
+    for fmt in reports.FORMATS:
+        path = folder / f"rapport-special-{DEMO_YEAR}.fr.{fmt}"
+        path.write_bytes(reports.produce(ledger, DEMO_YEAR, "fr", fmt).data)
+        written.append(str(path))
+    # The board adopts the report at its last meeting: the ledger records the PDF's hash.
+    board = keys.load_signing_key(keys_dir / "board.key", _passphrase)
+    meeting = max(e.envelope.seq for e in ledger.entries() if e.envelope.type == "BoardMeetingHeld")
+    adoption, adopted = reports.adopt(ledger, DEMO_YEAR, meeting, board)
+    if adopted.data != Path(written[-1]).read_bytes():
+        raise LedgerStateError("the adopted PDF differs from the one written: not deterministic")
+    compliance, _ = views.compliance(ledger, DEMO_YEAR)
+    statuses = " ".join(f"{c.id}={c.status}" for c in compliance.conditions)
     typer.echo(f"SmartCoop demo in {folder}/")
-    typer.echo(f"  scenario  {len(steps)} CLI calls replayed (log: {log_path})")
-    typer.echo(f"  ledger    {db}  ({result.events} events, id {ledger.id})")
-    typer.echo(f"  verify    {'ok' if result.ok else 'FAILED'}: head {result.head}")
-    typer.echo(f"  keys      {folder / 'keys'}/ (unencrypted demo keys)")
-    typer.echo(f"try: uv run ledger --ledger {db} log")
-    raise typer.Exit(0 if result.ok else 1)
+    typer.echo(f"  scenario    {len(steps)} CLI calls replayed (log: {log_path})")
+    typer.echo(f"  ledger      {db}  ({result.events} events, id {ledger.id})")
+    typer.echo(f"  verify      ok: root {result.root}")
+    typer.echo(
+        f"  checkpoint  {checkpoint_path} (signed by the secretariat, cosigned by the Council)"
+    )
+    typer.echo(f"  compliance  {DEMO_YEAR}: {statuses}")
+    typer.echo(f"  report      {', '.join(written)}")
+    typer.echo(
+        f"  adopted     by the board at event {adoption.envelope.seq} (meeting {meeting}), "
+        "PDF hash recorded"
+    )
+    typer.echo(f"  keys        {keys_dir}/ (unencrypted demo keys)")
+    typer.echo(f"try: uv run ledger --ledger {db} report verify {written[-1]}")
+
+
+DEMO_YEAR = 2025
 
 
 def main(argv: list[str] | None = None) -> int:

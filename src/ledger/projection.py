@@ -38,7 +38,7 @@ TRACKED = frozenset(
     }
 )
 STATUSES = ("met", "breached", "not_evidenced")
-RELEVANT = TRACKED | {"EventCorrected", "EventRetracted"}
+CORRECTIONS = frozenset({"EventCorrected", "EventRetracted"})
 
 
 # --- the fold --------------------------------------------------------------------------------
@@ -52,6 +52,7 @@ class World:
     size: int = 0
     last_recorded_at: str = ""
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tracked: frozenset[str] = field(default=TRACKED, compare=False)
 
     def skip(self, seq: int, recorded_at: str) -> None:
         """Account for an event the projection has no use for (a figure, a key)."""
@@ -60,7 +61,7 @@ class World:
 
     def apply(self, env: Envelope) -> None:
         self.skip(env.seq, env.recorded_at)
-        if env.type in TRACKED:
+        if env.type in self.tracked:
             self.events[env.seq] = {
                 "type": env.type,
                 "effective": env.effective,

@@ -10,7 +10,7 @@ import contextlib
 from ledger.envelope import parse_entry
 from ledger.errors import StoreError
 from ledger.ledger import Ledger
-from ledger.projection import RELEVANT, Compliance, World, evaluate
+from ledger.projection import CORRECTIONS, Compliance, World, evaluate
 
 COMPLIANCE_VIEW = "compliance/v1"
 
@@ -22,15 +22,25 @@ def _recorded_at(entry: bytes) -> str:
     return entry[at : at + 27].decode()
 
 
-def world(ledger: Ledger, as_known_at: str | None = None, *, use_view: bool = True) -> World:
-    """The compliance World of the ledger as known at ``as_known_at`` (None: now)."""
+def world(
+    ledger: Ledger,
+    as_known_at: str | None = None,
+    *,
+    use_view: bool = True,
+    upto: int | None = None,
+    start: World | None = None,
+) -> World:
+    """The World of the ledger as known at ``as_known_at`` (None: now), or of its first
+    ``upto`` events. ``start`` (an empty World with other tracked types, e.g. a report's)
+    replaces the compliance World; only the compliance World is kept as a view."""
+    use_view = use_view and start is None and upto is None
     state = ledger.store.view(ledger.id, COMPLIANCE_VIEW) if use_view else None
-    current = World.from_bytes(state[1]) if state else World()
+    current = World.from_bytes(state[1]) if state else (start or World())
     if as_known_at is not None and current.last_recorded_at > as_known_at:
         current = World()  # the view is past the instant asked for: replay from the start
-    start = current.size
-    for row in ledger.store.read(ledger.id, after=start):
-        if row.topic in RELEVANT:
+    relevant = current.tracked | CORRECTIONS
+    for row in ledger.store.read(ledger.id, after=current.size, upto=upto):
+        if row.topic in relevant:
             env = parse_entry(row.entry).envelope
             if as_known_at is not None and env.recorded_at > as_known_at:
                 break
