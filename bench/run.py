@@ -47,6 +47,7 @@ class Plan:
     single_core_seconds: float
     proof_size: int
     proof_samples: int  # inclusion proofs, and as many consistency proofs
+    proof_budget: float  # seconds for the root calls, and for each kind of proof
     audit_sizes: tuple[int, ...]
     audit_new: int  # events after the trusted checkpoint
     audit_repeats: int
@@ -62,9 +63,10 @@ FULL = Plan(
     single_core_seconds=2.0,
     proof_size=1_000_000,
     proof_samples=1000,
+    proof_budget=90.0,
     audit_sizes=(10_000, 100_000),
     audit_new=1000,
-    audit_repeats=3,
+    audit_repeats=5,
     compliance_sizes=(10_000, 100_000),
     compliance_repeats=3,
 )
@@ -76,6 +78,7 @@ QUICK = Plan(
     single_core_seconds=0.5,
     proof_size=20_000,
     proof_samples=1000,
+    proof_budget=30.0,
     audit_sizes=(10_000,),
     audit_new=1000,
     audit_repeats=1,
@@ -149,7 +152,7 @@ def proof_run(plan: Plan) -> ProofRun:
     with scratch_folder() as folder:
         db = str(Path(folder) / "ledger.db")
         built = measure("build-metrics", db=db, n=n)
-        figures = measure("proofs", db=db, samples=plan.proof_samples)
+        figures = measure("proofs", db=db, samples=plan.proof_samples, budget=plan.proof_budget)
     return ProofRun(n, built, figures)
 
 

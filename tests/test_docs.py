@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ledger.catalogue import SIGNING_ROLES
 from ledger.cli import main
+from ledger.forms import FORMS
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = [
@@ -27,6 +28,9 @@ COMMANDS = [
     ["verify"],
     ["demo"],
 ]
+
+
+COMMANDS += [["record", form.command] for form in FORMS]
 
 
 def _help(args: list[str]) -> str:

@@ -40,6 +40,7 @@ MAX_ATTEMPTS = 50
 
 
 def utc_now() -> datetime:
+    """The recording clock (looked up at each use, so a replay can fix time)."""
     return datetime.now(UTC)
 
 
@@ -65,10 +66,10 @@ class Ledger:
 
     store: Store
     id: UUID
-    clock: Clock = field(default=utc_now)
+    clock: Clock = field(default=lambda: utc_now())
 
     @classmethod
-    def open(cls, target: str, *, read_only: bool = False, clock: Clock = utc_now) -> Ledger:
+    def open(cls, target: str, *, read_only: bool = False, clock: Clock | None = None) -> Ledger:
         store = open_store(target, read_only=read_only)
         ids = store.ledgers()
         if not ids:
@@ -77,11 +78,17 @@ class Ledger:
         if len(ids) > 1:
             store.close()
             raise LedgerStateError(f"{target} holds {len(ids)} ledgers; this version reads one")
-        return cls(store=store, id=ids[0], clock=clock)
+        return cls(store=store, id=ids[0], clock=clock or (lambda: utc_now()))
 
     @classmethod
     def create(
-        cls, target: str, *, enterprise: str, number: str, key: SigningKey, clock: Clock = utc_now
+        cls,
+        target: str,
+        *,
+        enterprise: str,
+        number: str,
+        key: SigningKey,
+        clock: Clock | None = None,
     ) -> Ledger:
         """Open a new ledger whose genesis event enrols ``key`` as admin and secretary."""
         public = key.public
@@ -101,7 +108,7 @@ class Ledger:
         if store.ledgers():
             store.close()
             raise LedgerStateError(f"{target} holds a ledger already; init refuses to add one")
-        ledger = cls(store=store, id=uuid.uuid4(), clock=clock)
+        ledger = cls(store=store, id=uuid.uuid4(), clock=clock or (lambda: utc_now()))
         ledger.append(key, [Draft("LedgerOpened", payload)])
         return ledger
 

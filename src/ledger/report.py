@@ -31,6 +31,10 @@ REPORT_TYPES = TRACKED | {
     "NarrativeSubmitted",
 }
 LANGUAGES = ("fr", "nl", "en")
+# Narrative sections the report places outside "activities and means": the legal framework's
+# prose goes with the computed framework; the seed's conditions table is replaced by the
+# computed one ("" places a section nowhere).
+NARRATIVE_PLACES = {"cadre-juridique": "framework", "obligations-legales": ""}
 # Conditions a year's report meets by being written and adopted (the special report itself).
 SELF_FULFILLED = frozenset({"SE9", "CO6"})
 
@@ -268,11 +272,13 @@ class _Builder:
             )
         return lines
 
-    def narratives(self) -> list[dict[str, Any]]:
+    def narratives(self, place: str = "activities") -> list[dict[str, Any]]:
+        """The year's narratives in the report's language that belong in ``place``."""
         sections: dict[str, tuple[int, dict[str, Any]]] = {}
         for seq, e in self.of("NarrativeSubmitted"):
             p = e["payload"]
-            if p["year"] == self.year and p["language"] == self.lang:
+            where = NARRATIVE_PLACES.get(p["section"], "activities")
+            if p["year"] == self.year and p["language"] == self.lang and where == place:
                 sections[p["section"]] = (seq, p)  # a later one replaces an earlier one
         out = []
         for seq, p in sorted(sections.values(), key=lambda sp: sp[0]):
@@ -297,7 +303,8 @@ class _Builder:
             if year != self.year:
                 continue
             label = p.get(f"label_{self.lang}") or p.get("label_fr") or p["name"]
-            phrase = formatting.figure(p["value"], p["unit"], p.get("qualifier"), self.lang)
+            unit = self.m["units"].get(p["unit"], p["unit"])
+            phrase = formatting.figure(p["value"], unit, p.get("qualifier"), self.lang)
             lines.append(self.say("figure_line", seq=seq, label=label, phrase=phrase))
         series: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for (year, name), (_, p) in sorted(latest.items()):
@@ -368,6 +375,7 @@ def build(world: World, year: int, lang: str, provenance: Provenance) -> dict[st
         "title": b.m["title"],
         "subtitle": str(b.m["subtitle"]).format(year=year, enterprise=enterprise),
         "framework": b.framework(),
+        "framework_narratives": b.narratives("framework"),
         "conditions": b.conditions(result),
         "board": b.board(),
         "narratives": b.narratives(),

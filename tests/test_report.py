@@ -1,0 +1,247 @@
+"""The special report: golden files in each language and format from a deterministic replay of
+the SmartCoop scenario, every seed figure in the French report, byte identity, the two time
+axes, and verification catching a one-character edit.
+
+Regenerate the golden files (after a deliberate change) with: uv run python tests/test_report.py
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import itertools
+import sys
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pypdf import PdfReader
+
+from ledger import formatting, keys, report, reports
+from ledger import ledger as ledger_module
+from ledger.cli import main
+from ledger.errors import IntegrityError
+from ledger.ledger import Ledger
+
+GOLDEN = Path(__file__).parent / "golden"
+ROOT = Path(__file__).resolve().parents[1]
+SEED = (ROOT.parent / "shared" / "seed" / "rapport-special-2025.txt").read_text()
+LANGS = ("fr", "nl", "en")
+
+
+def replay(folder: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``ledger demo`` with a fixed clock, ledger id and keys: the same ledger every run."""
+    tick = itertools.count()
+    start = datetime(2026, 4, 30, 9, 0, tzinfo=UTC)
+    monkeypatch.setattr(ledger_module, "utc_now", lambda: start + timedelta(seconds=next(tick)))
+    monkeypatch.setattr(uuid, "uuid4", lambda: uuid.UUID("6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f"))
+
+    def seeded(name: str) -> keys.SigningKey:
+        seed = hashlib.sha256(name.encode()).digest()
+        return keys.SigningKey(Ed25519PrivateKey.from_private_bytes(seed), name)
+
+    monkeypatch.setattr(keys, "generate", seeded)
+    assert main(["demo", "--dir", str(folder)]) == 0
+    return folder / "ledger.db"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    with pytest.MonkeyPatch.context() as mp:
+        yield replay(tmp_path_factory.mktemp("demo") / "smartcoop", mp)
+
+
+def produce(db: Path, lang: str, fmt: str, **kw: object) -> bytes:
+    ledger = Ledger.open(str(db), read_only=True)
+    try:
+        # The demo adopted its report at event 134: the golden files are the adopted report.
+        return reports.produce(ledger, 2025, lang, fmt, upto=133, **kw).data  # type: ignore[arg-type]
+    finally:
+        ledger.close()
+
+
+def pdf_text(data: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+@pytest.mark.parametrize("fmt", ["md", "html"])
+def test_golden_text_reports(demo: Path, lang: str, fmt: str) -> None:
+    golden = GOLDEN / f"rapport-special-2025.{lang}.{fmt}"
+    assert produce(demo, lang, fmt).decode() == golden.read_text(), (
+        f"{golden.name} differs: if the change is deliberate, run uv run python "
+        "tests/test_report.py"
+    )
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_golden_pdf_text_and_byte_identity(demo: Path, lang: str) -> None:
+    first, second = produce(demo, lang, "pdf"), produce(demo, lang, "pdf")
+    assert first == second
+    assert first.startswith(b"%PDF-")
+    golden = GOLDEN / f"rapport-special-2025.{lang}.pdf.txt"
+    assert pdf_text(first) == golden.read_text()
+    assert b"pdfaid:part>2<" in first or b'pdfaid:part="2"' in first  # PDF/A-2 metadata
+
+
+def test_the_adopted_pdf_is_the_one_recorded(demo: Path) -> None:
+    ledger = Ledger.open(str(demo), read_only=True)
+    adoption = ledger.entry(134).envelope
+    ledger.close()
+    assert adoption.type == "SpecialReportAdopted"
+    pdf = (demo.parent / "rapport-special-2025.fr.pdf").read_bytes()
+    assert adoption.payload["document_sha256"] == hashlib.sha256(pdf).hexdigest()
+    assert pdf == produce(demo, "fr", "pdf")
+
+
+# Counts the seed writes in words ("six sujets", "une soixantaine").
+WORDS = {
+    "2": {"deux"},
+    "3": {"trois"},
+    "4": {"quatre"},
+    "5": {"cinq"},
+    "6": {"six"},
+    "7": {"sept"},
+    "10": {"dizaine", "dix"},
+    "12": {"douzaine"},
+    "20": {"vingtaine"},
+    "60": {"soixantaine"},
+    "100": {"centaine"},
+}
+
+
+def _seed_spellings(value: str) -> set[str]:
+    """How the seed may write a value: 219.949, 219 949, 8,55, 198 millions."""
+    whole, _, decimals = value.partition(".")
+    grouped = f"{int(whole):,}".replace(",", ".")
+    spellings = {
+        value,
+        grouped,
+        grouped.replace(".", " "),
+        f"{whole},{decimals}" if decimals else grouped,
+    }
+    spellings |= WORDS.get(value, set())
+    if int(whole) >= 1_000_000 and int(whole) % 1_000_000 == 0:
+        spellings |= {f"{int(whole) // 1_000_000} millions", f"{int(whole) // 1_000_000} Mio"}
+    return spellings
+
+
+def test_every_figure_of_the_seed_is_in_the_french_report(demo: Path) -> None:
+    text = produce(demo, "fr", "md").decode()
+    rows = list(csv.DictReader((ROOT / "cli" / "smartcoop" / "figures-2025.csv").open()))
+    assert len(rows) >= 60
+    for row in rows:
+        assert any(s in SEED for s in _seed_spellings(row["value"])), (row["name"], row["value"])
+        unit = report.messages("fr")["units"].get(row["unit"], row["unit"])
+        phrase = formatting.figure(row["value"], unit, row["qualifier"] or None, "fr")
+        assert f"- {row['label_fr']} : {phrase} (événement " in text, (row["name"], phrase)
+
+
+def test_report_states_what_it_rests_on(demo: Path) -> None:
+    text = produce(demo, "fr", "md").decode()
+    assert "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f" in text
+    assert "point de contrôle de taille 133" in text
+    assert "tel que connu à la date du dernier événement pris en compte" in text
+    assert "(événement 17)" in text  # events are cited by sequence number
+
+
+def test_as_filed_is_unchanged_by_a_later_correction(
+    demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "ledger.db"
+    src = Ledger.open(str(demo), read_only=True)
+    import sqlite3
+
+    with sqlite3.connect(demo) as a, sqlite3.connect(db) as b:
+        a.backup(b)
+    src.close()
+    ledger = Ledger.open(str(db))
+    figure = next(
+        e
+        for e in ledger.entries()
+        if e.envelope.type == "MetricSubmitted" and e.envelope.payload["name"] == "turnover"
+    ).envelope
+    ledger.close()
+    cut = "2026-12-31T23:59:59.999999Z"
+    ledger = Ledger.open(str(db), read_only=True)
+    filed = reports.produce(ledger, 2025, "fr", "md", cut).data
+    ledger.close()
+    # The correction is recorded a year later (the clock says so).
+    monkeypatch.setattr(ledger_module, "utc_now", lambda: datetime(2027, 5, 2, tzinfo=UTC))
+    key = str(demo.parent / "keys" / "treasurer.key")
+    assert (
+        main(
+            [
+                "--ledger",
+                str(db),
+                "correct",
+                str(figure.seq),
+                "--reason",
+                "audited figure",
+                "--set",
+                "value=198500000",
+                "--key",
+                key,
+            ]
+        )
+        == 0
+    )
+    ledger = Ledger.open(str(db), read_only=True)
+    as_filed = reports.produce(ledger, 2025, "fr", "md", cut).data
+    now = reports.produce(ledger, 2025, "fr", "md").data
+    ledger.close()
+    assert as_filed == filed  # the same bytes, provenance included
+    body = lambda b: b.decode().split("## Provenance")[0].split("\n", 1)[1]  # noqa: E731
+    assert "198 millions" in body(as_filed) and "198 500 000" not in body(as_filed)
+    assert "198\u202f500\u202f000" in body(now)
+    changes = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", changes)
+    assert (
+        main(["--ledger", str(db), "report", "diff", "--year", "2025", "--from", "2026-12-31"]) == 0
+    )
+    diff = changes.getvalue()
+    assert (
+        "\n-- chiffre d'affaires atteint par l'entreprise partagée : plus de 198 millions "
+        "d'euros (événement 37)" in diff
+    )
+    assert (
+        "\n+- chiffre d'affaires atteint par l'entreprise partagée : plus de "
+        "198\u202f500\u202f000\u00a0€ (événement 37)" in diff
+    )
+
+
+@pytest.mark.parametrize("fmt", ["md", "html", "pdf"])
+def test_verify_catches_a_one_character_edit(demo: Path, tmp_path: Path, fmt: str) -> None:
+    data = produce(demo, "fr", fmt)
+    ledger = Ledger.open(str(demo), read_only=True)
+    assert reports.verify(ledger, data).provenance.size == 133
+    if fmt == "pdf":
+        at = data.index(b"/Length")  # a byte of the document structure, not the metadata
+    else:
+        at = data.index(b"Conseil")
+    edited = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+    with pytest.raises(IntegrityError) as caught:
+        reports.verify(ledger, edited)
+    ledger.close()
+    assert caught.value.reason == "report-mismatch"
+
+
+def write_golden() -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d, pytest.MonkeyPatch.context() as mp:
+        db = replay(Path(d) / "smartcoop", mp)
+        for lang in LANGS:
+            for fmt in ("md", "html"):
+                (GOLDEN / f"rapport-special-2025.{lang}.{fmt}").write_bytes(produce(db, lang, fmt))
+            (GOLDEN / f"rapport-special-2025.{lang}.pdf.txt").write_text(
+                pdf_text(produce(db, lang, "pdf"))
+            )
+
+
+if __name__ == "__main__":
+    write_golden()
