@@ -219,10 +219,8 @@ def test_verify_catches_a_one_character_edit(demo: Path, tmp_path: Path, fmt: st
     data = produce(demo, "fr", fmt)
     ledger = Ledger.open(str(demo), read_only=True)
     assert reports.verify(ledger, data).provenance.size == 133
-    if fmt == "pdf":
-        at = data.index(b"/Length")  # a byte of the document structure, not the metadata
-    else:
-        at = data.index(b"Conseil")
+    # In a PDF, a byte of the document structure rather than of the metadata.
+    at = data.index(b"/Length") if fmt == "pdf" else data.index(b"Conseil")
     edited = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
     with pytest.raises(IntegrityError) as caught:
         reports.verify(ledger, edited)
