@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from shared import shared_dir
 
 from ledger import keys
 from ledger.cli import main
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+SHARED = shared_dir()
 
 
 @dataclass(frozen=True)

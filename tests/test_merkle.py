@@ -30,6 +30,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shared import shared_dir
 
 from ledger import merkle
 from ledger.merkle import (
@@ -73,14 +74,7 @@ KNOWN_REASONS = frozenset(
 # 1. transparency-dev vectors
 # --------------------------------------------------------------------------------------------
 
-VECTORS_DIR = (
-    Path(__file__).resolve().parents[1].parent
-    / "shared"
-    / "vectors"
-    / "rfc6962"
-    / "transparency-dev"
-    / "testdata"
-)
+VECTORS_DIR = shared_dir() / "vectors" / "rfc6962" / "transparency-dev" / "testdata"
 
 # Every folder must be present and every file in it is run; an unknown folder fails.
 CHECKED_FOLDERS = frozenset({"inclusion", "consistency", "subtreeinclusion", "subtreeconsistency"})
@@ -91,8 +85,8 @@ def _vector_files() -> list[Path]:
     if not VECTORS_DIR.is_dir():
         pytest.fail(
             f"Merkle test vectors not found at {VECTORS_DIR}. They are expected in "
-            "../shared/vectors beside the repository root (transparency-dev/merkle "
-            "testdata); restore that folder rather than skipping these tests.",
+            "../shared/vectors beside the repository root, or in tests/fixtures/shared "
+            "(transparency-dev/merkle testdata); restore it rather than skipping these tests.",
             pytrace=False,
         )
     files = sorted(VECTORS_DIR.rglob("*.json"))

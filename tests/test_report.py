@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pypdf import PdfReader
+from shared import shared_dir
 
 from ledger import formatting, keys, report, reports
 from ledger import ledger as ledger_module
@@ -29,7 +30,7 @@ from ledger.ledger import Ledger
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parents[1]
-SEED = (ROOT.parent / "shared" / "seed" / "rapport-special-2025.txt").read_text()
+SEED = (shared_dir() / "seed" / "rapport-special-2025.txt").read_text()
 LANGS = ("fr", "nl", "en")
 
 

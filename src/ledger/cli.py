@@ -353,7 +353,9 @@ def record_metrics(
 @record_app.command("minutes")
 def record_minutes(
     ctx: typer.Context,
-    file: Annotated[Path, typer.Argument(help="A minutes file (TOML; format in docs/RECORDING.md).")],
+    file: Annotated[
+        Path, typer.Argument(help="A minutes file (TOML; format in docs/RECORDING.md).")
+    ],
     key: KeyOption,
 ) -> None:
     """Record an assembly with all its resolutions and the articles they adopt, all or nothing."""

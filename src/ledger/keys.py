@@ -19,7 +19,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ledger.errors import InputError, KeyFileError
 
 PassphraseSource = Callable[[Path], bytes]
-PARALLEL_SIGNING_FROM = 128  # below this many messages per core, threads cost more than they save
+SIGNING_CHUNK = 256  # messages a signing thread takes at a time
 
 _FIELD = re.compile(rb"^(name|key-id): (.*)$", re.MULTILINE)
 _P = 2**255 - 19
@@ -121,20 +121,25 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         return self.private.sign(message)
 
-    def sign_many(self, messages: Sequence[bytes]) -> list[bytes]:
-        """Sign each message, on every core for large batches.
-
-        OpenSSL's Ed25519 signing releases the GIL, so threads scale with the cores and the key
-        never leaves this process.
-        """
-        workers = min(os.cpu_count() or 1, len(messages) // PARALLEL_SIGNING_FROM)
-        if workers <= 1:
-            return [self.private.sign(m) for m in messages]
-        step = -(-len(messages) // workers)
-        chunks = [messages[i : i + step] for i in range(0, len(messages), step)]
-        with ThreadPoolExecutor(workers) as pool:
-            signed = pool.map(lambda chunk: [self.private.sign(m) for m in chunk], chunks)
-            return [sig for chunk in signed for sig in chunk]
+    def sign_stream(self, messages: Iterable[bytes]) -> list[bytes]:
+        """Sign messages as they come, in order: full chunks go to threads (OpenSSL's Ed25519
+        signing releases the GIL) while the caller builds the next messages, so signing
+        overlaps with the Python work and scales with the cores. The key never leaves this
+        process."""
+        cores = os.cpu_count() or 1
+        sign = self.private.sign
+        if cores == 1:
+            return [sign(m) for m in messages]
+        with ThreadPoolExecutor(cores) as pool:
+            futures = []
+            batch: list[bytes] = []
+            for message in messages:
+                batch.append(message)
+                if len(batch) == SIGNING_CHUNK:
+                    futures.append(pool.submit(lambda b: [sign(m) for m in b], batch))
+                    batch = []
+            head = [sign(m) for m in batch]  # the last, short chunk: no thread needed
+            return [sig for f in futures for sig in f.result()] + head
 
 
 def generate(name: str) -> SigningKey:

@@ -162,14 +162,8 @@ class Ledger:
             if version is None:
                 raise InputError("type", f"unknown event type {draft.type}")
             semantics.validate(draft.type, version, draft.resolved([1] * len(drafts)))
-        signer = key.public.key_id
         for attempt in range(MAX_ATTEMPTS):
-            envelopes = self._envelopes(signer, drafts)
-            signatures = key.sign_many([SIGNING_CONTEXT + data for _, data in envelopes])
-            entries = [
-                Entry(env, data, sig)
-                for (env, data), sig in zip(envelopes, signatures, strict=True)
-            ]
+            entries = self._signed(key, drafts)
             rows = [
                 Row(
                     seq=e.envelope.seq,
@@ -188,7 +182,21 @@ class Ledger:
             return entries
         raise StoreError(f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the head busy")
 
-    def _envelopes(self, signer: str, drafts: Sequence[Draft]) -> list[tuple[Envelope, bytes]]:
+    def _signed(self, key: SigningKey, drafts: Sequence[Draft]) -> list[Entry]:
+        """The drafts as signed entries on the current head; signing overlaps building."""
+        envelopes: list[tuple[Envelope, bytes]] = []
+
+        def messages() -> Iterator[bytes]:
+            for env, data in self._envelopes(key.public.key_id, drafts):
+                envelopes.append((env, data))
+                yield SIGNING_CONTEXT + data
+
+        signatures = key.sign_stream(messages())
+        return [
+            Entry(env, data, sig) for (env, data), sig in zip(envelopes, signatures, strict=True)
+        ]
+
+    def _envelopes(self, signer: str, drafts: Sequence[Draft]) -> Iterator[tuple[Envelope, bytes]]:
         head = self.head()
         registry = self.registry() if head else Registry()
         now = format_instant(self.clock())
@@ -198,7 +206,6 @@ class Ledger:
         prev = head.id if head else GENESIS_PREV
         known = _Known(self, seq)
         seqs = range(seq, seq + len(drafts))
-        envelopes = []
         for draft in drafts:
             draft = dataclasses.replace(draft, payload=draft.resolved(seqs), links={})
             version = catalogue.CURRENT_SCHEMA[draft.type]
@@ -227,10 +234,9 @@ class Ledger:
             registry.apply(env)
             known.add(env)
             data = env.to_bytes()
-            envelopes.append((env, data))
+            yield env, data
             prev = event_id(data)
             seq += 1
-        return envelopes
 
     @staticmethod
     def _default_effective(draft: Draft, targets: dict[int, Envelope]) -> str | None:
