@@ -70,6 +70,12 @@ def messages(lang: str) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+@functools.cache
+def key_figures() -> frozenset[str]:
+    path = data_dir("projections") / "report" / "report.toml"
+    return frozenset(tomllib.loads(path.read_text(encoding="utf-8"))["key_figures"])
+
+
 def new_world() -> World:
     return World(tracked=REPORT_TYPES)
 
@@ -313,7 +319,7 @@ class _Builder:
         svgs = []
         for name, points in sorted(series.items()):
             years = [y for y, _ in points]
-            if len(points) < 2 or self.year not in years:
+            if self.year not in years or (len(points) < 2 and name not in key_figures()):
                 continue
             p = dict(points)[self.year]
             title = p.get(f"label_{self.lang}") or p.get("label_fr") or name
@@ -323,7 +329,7 @@ class _Builder:
                     "svg": charts.bar_chart(
                         title,
                         [(str(y), q["value"]) for y, q in points],
-                        unit=p["unit"],
+                        unit=self.m["units"].get(p["unit"], p["unit"]),
                         lang=self.lang,
                     ),
                 }
