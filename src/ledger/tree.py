@@ -7,6 +7,7 @@ events, in the same transaction; ``verify`` recomputes the tree from the entries
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from ledger import merkle
@@ -38,7 +39,31 @@ class LedgerTree:
         return self.subtree_root(0, size)
 
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
-        return merkle.inclusion_proof_from(self.subtree_root, index, size)
+        return self._prove(lambda root: merkle.inclusion_proof_from(root, index, size))
 
     def consistency_proof(self, old_size: int, size: int) -> list[bytes]:
-        return merkle.consistency_proof_from(self.subtree_root, old_size, size)
+        return self._prove(lambda root: merkle.consistency_proof_from(root, old_size, size))
+
+    def _prove(self, prover: Callable[[Callable[[int, int], bytes]], list[bytes]]) -> list[bytes]:
+        # Two passes: one to learn which subtrees the proof needs (pure, no hashing of
+        # consequence), then one read transaction for all their nodes, then the proof.
+        ranges: list[tuple[int, int]] = []
+
+        def note(start: int, end: int) -> bytes:
+            ranges.append((start, end))
+            return _PLACEHOLDER
+
+        prover(note)
+        wanted = list(dict.fromkeys(n for r in ranges for n in merkle.perfect_subtrees(*r)))
+        found = self.store.nodes(self.ledger, wanted)
+        if len(found) != len(wanted):
+            missing = next(w for w in wanted if w not in found)
+            raise StoreError(f"tree node {missing} of ledger {self.ledger} is missing")
+        return prover(
+            lambda start, end: merkle.fold_subtrees(
+                [found[n] for n in merkle.perfect_subtrees(start, end)]
+            )
+        )
+
+
+_PLACEHOLDER = bytes(32)
