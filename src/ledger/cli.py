@@ -35,7 +35,7 @@ from ledger import (
 )
 from ledger.catalogue import ROLES
 from ledger.envelope import Entry
-from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
+from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError, StoreError
 from ledger.ledger import Draft, Ledger
 from ledger.verify import TrustedCheckpoint, VerificationResult, verify_ledger
 
@@ -135,6 +135,15 @@ _opened: list[Ledger] = []  # closed by main(), so SQLite folds its WAL back int
 
 def _open(ctx: typer.Context, *, read_only: bool = False) -> Ledger:
     return _keep(Ledger.open(_target(ctx), read_only=read_only))
+
+
+def _open_caching(ctx: typer.Context) -> Ledger:
+    """Open to read, writably when possible so that materialised views can be kept; a
+    read-only file or replica is read all the same."""
+    try:
+        return _open(ctx)
+    except StoreError:
+        return _open(ctx, read_only=True)
 
 
 def _keep(ledger: Ledger) -> Ledger:
@@ -683,7 +692,7 @@ def compliance_command(
                 f"{as_known_at!r} is not an ISO date or date-time, "
                 "e.g. 2024-12-31 or 2025-03-01T12:00:00+01:00",
             ) from None
-    ledger = _open(ctx, read_only=True)
+    ledger = _open_caching(ctx)
     result, root = views.compliance(ledger, year, cut, lang=lang)
     if as_json:
         _echo_json(
