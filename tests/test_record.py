@@ -143,12 +143,30 @@ def test_texts_are_stored_exactly(
         str(tmp_path / "art.md"),
         "--deed",
         "statuts",
+        "--effective",
+        "2019-05-01",
         "--key",
         str(book["founder"]),
     )
     assert result.code == 0, result.err
     shown = orjson.loads(cli("show", result.out.strip(), "--json").out)
     assert shown["payload"]["text_fr"] == text
+    undated = cli(
+        "record",
+        "article",
+        "--number",
+        "24",
+        "--text-file",
+        str(tmp_path / "art.md"),
+        "--deed",
+        "statuts",
+        "--key",
+        str(book["founder"]),
+    )
+    assert undated.code == 2 and undated.err.strip() == (
+        "error: --effective: an article adopted or repealed by deed needs the date it took "
+        "effect: --effective YYYY-MM-DD"
+    )
 
 
 def test_references_must_exist_and_have_the_right_type(

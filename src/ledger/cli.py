@@ -275,17 +275,24 @@ def _form_command(form: forms.Form) -> None:
     for name, spec in props.items():
         option = forms.option_name(form, name)
         kind: Any = {"integer": int, "boolean": bool}.get(spec.get("type", ""), str)
+        metavar = None
         if spec.get("type") == "array":
             kind = list[int] if spec.get("items", {}).get("type") == "integer" else list[str]
+            metavar = "SEQ" if kind == list[int] else "TEXT"
+            help_text_suffix = " (repeat the option for each)"
+        else:
+            help_text_suffix = ""
         if kind is bool:
             option = f"{option}/--not-{option[2:]}"
-        help_text = spec.get("description", "")
+        help_text = form.hints.get(name) or spec.get("description", "")
         if name in form.files:
             help_text = f"a file holding {help_text}"
+        help_text += help_text_suffix
         is_required = name in required and spec.get("type") != "array"
         default: Any = ... if is_required else None
         annotation: Any = Annotated[
-            kind if is_required else kind | None, typer.Option(option, help=help_text)
+            kind if is_required else kind | None,
+            typer.Option(option, help=help_text, metavar=metavar),
         ]
         params.append(
             inspect.Parameter(

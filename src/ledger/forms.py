@@ -32,10 +32,25 @@ class Form:
     help: str
     options: Mapping[str, str] = field(default_factory=dict)  # field → option name
     files: Mapping[str, str] = field(default_factory=dict)  # field → option reading a file
+    # Help for fields whose (frozen) schema has no description.
+    hints: Mapping[str, str] = field(default_factory=dict)
 
 
 FORMS = (
-    Form("metric", "MetricSubmitted", "Record a figure for a year."),
+    Form(
+        "metric",
+        "MetricSubmitted",
+        "Record a figure for a year.",
+        hints={
+            "year": "the financial year the figure is about",
+            "qualifier": "= exactly, > more than, < less than, ~ about (absent: exactly)",
+            "period": "annual, cumulative, monthly or point (a point in time)",
+            "scope": "what the figure covers, e.g. entreprise partagée",
+            "label_fr": "the figure's label in French, as the report words it",
+            "label_nl": "the figure's label in Dutch",
+            "source": "where the figure comes from, e.g. rapport spécial 2025",
+        },
+    ),
     Form(
         "narrative",
         "NarrativeSubmitted",

@@ -248,7 +248,20 @@ class Ledger:
                 or target.effective
             )
         effective_of = {n: e.effective for n, e in targets.items()}
-        return semantics.default_effective(draft.type, draft.payload, effective_of)
+        found = semantics.default_effective(draft.type, draft.payload, effective_of)
+        if (
+            found is None
+            and draft.type in semantics.EFFECTIVE_REQUIRED_BY_DEED
+            and ("resolution" not in draft.payload)
+        ):
+            # Statutes adopted by deed (the ones in force when the ledger opens) took effect on
+            # a day only the secretary knows; the recording day would silently be wrong.
+            raise InputError(
+                "--effective",
+                "an article adopted or repealed by deed needs the "
+                "date it took effect: --effective YYYY-MM-DD",
+            )
+        return found
 
 
 class _Known:

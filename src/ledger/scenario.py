@@ -1,8 +1,8 @@
 """Scenarios: a secretary's CLI calls kept in a text file, one per line, replayed in order.
 
-Lines are split like a shell would (quotes, no expansion); ``#`` starts a comment line; ``{dir}``
-stands for the folder the scenario is replayed into, ``{scenario}`` for the folder holding the
-scenario file (its input files: statutes, minutes, figures).
+Lines are split like a shell would (quotes, no expansion); ``#`` starts a comment (outside
+quotes); ``{dir}`` stands for the folder the scenario is replayed into, ``{scenario}`` for the
+folder holding the scenario file (its input files: statutes, minutes, figures).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def parse(text: str, folder: Path, home: Path | None = None) -> list[Step]:
             line = line.replace("{dir}", shlex.quote(str(folder)))
             if home is not None:
                 line = line.replace("{scenario}", shlex.quote(str(home)))
-            args = shlex.split(line)
+            args = shlex.split(line, comments=True)
         except ValueError as e:
             raise ValueError(f"scenario line {number}: {e}") from e
         steps.append(Step(number, args))

@@ -13,6 +13,7 @@ from ledger import catalogue
 from ledger.errors import InputError
 
 CORRECTION_TYPES = frozenset({"EventCorrected", "EventRetracted"})
+EFFECTIVE_REQUIRED_BY_DEED = frozenset({"StatuteArticleAdopted", "StatuteArticleRepealed"})
 
 # Types that no correction or retraction may target (docs/EVENTS.md, "Corrections").
 NOT_CORRECTABLE = frozenset(
