@@ -57,6 +57,8 @@ class Draft:
     links: Mapping[str, int] = field(default_factory=dict)
 
     def resolved(self, seqs: Sequence[int]) -> dict[str, Any]:
+        if not self.links:
+            return self.payload
         return {**self.payload, **{name: seqs[i] for name, i in self.links.items()}}
 
 
@@ -206,8 +208,10 @@ class Ledger:
         prev = head.id if head else GENESIS_PREV
         known = _Known(self, seq)
         seqs = range(seq, seq + len(drafts))
+        ledger_id = str(self.id)
         for draft in drafts:
-            draft = dataclasses.replace(draft, payload=draft.resolved(seqs), links={})
+            if draft.links:
+                draft = dataclasses.replace(draft, payload=draft.resolved(seqs), links={})
             version = catalogue.CURRENT_SCHEMA[draft.type]
             refs = semantics.references(draft.type, version, draft.payload)
             targets = known.envelopes([r.seq for r in refs])
@@ -216,7 +220,7 @@ class Ledger:
                 raise InputError(*problem)
             effective = draft.effective or self._default_effective(draft, targets)
             env = Envelope(
-                ledger=str(self.id),
+                ledger=ledger_id,
                 seq=seq,
                 prev=prev,
                 type=draft.type,

@@ -5,7 +5,8 @@ by default. Pure functions over payloads; the ledger feeds them what the store h
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,25 +41,39 @@ class Reference:
 
 def references(event_type: str, version: int, payload: Mapping[str, Any]) -> list[Reference]:
     """The references a payload makes, read off the schema's ``x-ref`` annotations."""
+    refs = []
+    for name, is_list, allowed in _reference_fields(event_type, version):
+        value = payload.get(name)
+        if is_list and isinstance(value, list):
+            refs += [
+                Reference(f"{name}[{i}]", v, allowed)
+                for i, v in enumerate(value)
+                if isinstance(v, int)
+            ]
+        elif not is_list and isinstance(value, int):
+            refs.append(Reference(name, value, allowed))
+    return refs
+
+
+_RefField = tuple[str, bool, frozenset[str]]  # field name, is a list of refs, types allowed
+
+
+@functools.cache
+def _reference_fields(
+    event_type: str, version: int
+) -> tuple[tuple[str, bool, frozenset[str]], ...]:
+    # Per type, once: most events (figures) refer to nothing and should pay nothing for it.
     try:
         properties = catalogue.schema(event_type, version).get("properties", {})
     except KeyError:
-        return []
-    return list(_references(properties, payload))
-
-
-def _references(properties: Mapping[str, Any], payload: Mapping[str, Any]) -> Iterator[Reference]:
+        return ()
+    fields = []
     for name, spec in properties.items():
-        value = payload.get(name)
-        if value is None:
-            continue
-        if "x-ref" in spec and isinstance(value, int):
-            yield Reference(name, value, frozenset(spec["x-ref"]))
-        items = spec.get("items", {})
-        if "x-ref" in items and isinstance(value, list):
-            for i, item in enumerate(value):
-                if isinstance(item, int):
-                    yield Reference(f"{name}[{i}]", item, frozenset(items["x-ref"]))
+        if "x-ref" in spec:
+            fields.append((name, False, frozenset(spec["x-ref"])))
+        elif "x-ref" in spec.get("items", {}):
+            fields.append((name, True, frozenset(spec["items"]["x-ref"])))
+    return tuple(fields)
 
 
 def check_references(
