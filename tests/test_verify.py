@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import db_rows, tamper
 
-from ledger import keys
+from ledger import keys, verify
 from ledger.ledger import Draft, Ledger
 from ledger.verify import CHUNK, verify_ledger
 
@@ -57,6 +57,12 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return db
 
 
+@pytest.fixture(params=["threads", "processes"])
+def pool(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(verify, "POOL", request.param)
+    return str(request.param)
+
+
 def _verify(db: Path, workers: int) -> tuple[bool, int, list[tuple[int, str]]]:
     ledger = Ledger.open(str(db), read_only=True)
     result = verify_ledger(ledger.store, ledger.id, workers=workers)
@@ -64,11 +70,11 @@ def _verify(db: Path, workers: int) -> tuple[bool, int, list[tuple[int, str]]]:
     return result.ok, result.events, [(f.seq, f.reason) for f in result.failures]
 
 
-def test_parallel_equals_inline_on_an_intact_ledger(big: Path) -> None:
+def test_parallel_equals_inline_on_an_intact_ledger(big: Path, pool: str) -> None:
     assert _verify(big, 1) == _verify(big, 2) == (True, 3 * CHUNK + 126, [])
 
 
-def test_parallel_equals_inline_on_a_tampered_ledger(big: Path, tmp_path: Path) -> None:
+def test_parallel_equals_inline_on_a_tampered_ledger(big: Path, tmp_path: Path, pool: str) -> None:
     copy = tmp_path / "copy.db"
     with sqlite3.connect(big) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
