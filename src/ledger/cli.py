@@ -919,8 +919,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = app(argv, prog_name="ledger", standalone_mode=False)
     except TyperException as e:
-        typer.echo(f"error: {e.format_message()}", err=True)
-        code = e.exit_code
+        if type(e).__name__ == "NoArgsIsHelpError":  # `ledger` alone: the help, not an error
+            typer.echo(e.format_message())
+            code = 0
+        else:
+            typer.echo(f"error: {e.format_message()}", err=True)
+            code = e.exit_code
     except LedgerError as e:
         typer.echo(f"error: {e}", err=True)
         code = e.exit_code
