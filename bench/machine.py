@@ -53,12 +53,26 @@ def git_revision() -> str:
     return f"{head}{' + uncommitted changes in src/' if dirty else ''}"
 
 
-def source_digest() -> str:
-    """A short hash of the measured code (src/ledger/*.py and the event schemas), so that two
-    result files can be told apart even when the working tree was not committed."""
+def source_files() -> dict[str, str]:
+    """The measured code (src/ledger/*.py, the event schemas and the compliance rules): a short
+    hash of each file, by its path in the repository."""
+    measured = [
+        *ROOT.glob("src/ledger/*.py"),
+        *ROOT.glob("events/schemas/*.json"),
+        ROOT / "projections" / "conditions.toml",
+    ]
+    return {
+        path.relative_to(ROOT).as_posix(): hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        for path in sorted(p for p in measured if p.is_file())
+    }
+
+
+def source_digest(files: dict[str, str] | None = None) -> str:
+    """A short hash of the measured code, so that two result files can be told apart even when
+    the working tree was not committed."""
     digest = hashlib.sha256()
-    for path in sorted([*ROOT.glob("src/ledger/*.py"), *ROOT.glob("events/schemas/*.json")]):
-        digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    for path, file_hash in (files if files is not None else source_files()).items():
+        digest.update(path.encode() + b"\0" + file_hash.encode())
     return digest.hexdigest()[:12]
 
 
@@ -72,7 +86,9 @@ def facts() -> dict[str, str]:
         "OpenSSL (command)": command("openssl", "version").strip(),
         "packages": ", ".join(f"{p} {version(p)}" for p in PACKAGES),
         "git": git_revision(),
-        "source digest (src/ledger, events/schemas)": source_digest(),
+        "source digest (src/ledger, events/schemas, projections/conditions.toml)": (
+            source_digest()
+        ),
         "temp folder": temp_filesystem(),
     }
 

@@ -81,6 +81,13 @@ class AuditSize:
         pairs = zip(self.runs["incremental"], self.runs["fixed"], strict=True)
         return float(median((i[key] - f[key]) / self.new * 1e3 for i, f in pairs))
 
+    def marginal_range(self) -> str:
+        """Each round's (incremental - fixed) / new, CPU ms: how noisy the median is."""
+        pairs = zip(self.runs["incremental"], self.runs["fixed"], strict=True)
+        return ", ".join(
+            f"{(i['cpu_seconds'] - f['cpu_seconds']) / self.new * 1e3:.2f}" for i, f in pairs
+        )
+
     def full_marginal_ms(self, cpu: bool = False) -> float:
         """The same from the full audit, every event checked: (full - fixed) / n."""
         of = self.cpu if cpu else self.seconds
@@ -99,6 +106,8 @@ class ComplianceSize:
 class Results:
     quick: bool
     groups: tuple[str, ...]
+    digests: dict[str, str]  # source digest as each group started, and at the "end"
+    source_changes: dict[str, list[str]]  # step -> files changed since the step before
     machine: dict[str, str]
     load: tuple[str, str]  # load averages before and after
     cores: int
@@ -142,6 +151,11 @@ def number(x: float) -> str:
 
 def mb(size: float) -> str:
     return f"{size:.1f} MB"
+
+
+def worker_mb(size: float) -> str:
+    """The largest worker process's peak RSS; none when the work ran on threads."""
+    return mb(size) if size else "no worker process (threads)"
 
 
 def rss(runs: Sequence[Figures]) -> str:
@@ -198,6 +212,8 @@ def verify_targets(r: Results) -> list[list[object]]:
             ("main process", small.peak_rss_mb, large.peak_rss_mb),
             ("largest worker", small.worker_rss_mb, large.worker_rss_mb),
         ):
+            if not before and not after:
+                continue  # no worker processes: verify ran on threads
             growth = after / max(before, 1e-9)
             rows.append(
                 below(
@@ -355,7 +371,7 @@ def verify_rows(r: Results) -> list[list[object]]:
                 number(r.verify_limit),
                 f"{v.rate / r.verify_limit:.2f}",
                 rss(v.all_cores),
-                mb(v.worker_rss_mb),
+                worker_mb(v.worker_rss_mb),
                 rss([v.one_core]),
                 number(v.build["rate"]),
             ]
@@ -453,11 +469,12 @@ def audit_rows(r: Results) -> list[list[object]]:
                 mb(a.build["bundle_bytes"] / 1e6),
                 *(seconds_cell(a, kind) for kind in AUDIT_KINDS),
                 f"{a.seconds('incremental') / a.new * 1e3:.2f}",
-                f"{a.marginal_ms():.3f} / {a.marginal_ms(cpu=True):.3f}",
+                f"{a.marginal_ms():.3f} / {a.marginal_ms(cpu=True):.3f} "
+                f"(CPU, each round: {a.marginal_range()})",
                 f"{a.full_marginal_ms():.3f} / {a.full_marginal_ms(cpu=True):.3f}",
                 f"{a.seconds('fixed') / a.n * 1e6:.0f} / {a.cpu('fixed') / a.n * 1e6:.0f}",
                 rss([f for runs in a.runs.values() for f in runs]),
-                mb(max(f["children_rss_mb"] for runs in a.runs.values() for f in runs)),
+                worker_mb(max(f["children_rss_mb"] for runs in a.runs.values() for f in runs)),
             ]
         )
     return rows
@@ -622,6 +639,23 @@ def compliance_section(r: Results) -> list[str]:
     ]
 
 
+def source_warning(r: Results) -> list[str]:
+    """A warning when src/ledger, the schemas or the rules changed while the run went on."""
+    if not r.source_changes:
+        return []
+    steps = ", ".join(f"{group} {digest}" for group, digest in r.digests.items())
+    changes = "; ".join(
+        f"before {step}: {', '.join(f'`{path}`' for path in paths)}"
+        for step, paths in r.source_changes.items()
+    )
+    return [
+        "**The measured source changed during this run** (source digest as each group started: "
+        f"{steps}). Files changed {changes}. Groups after a change measured the new code; if "
+        "a changed file is on a measured path, run again.",
+        "",
+    ]
+
+
 SECTIONS = {
     "append": append_section,
     "verify": verify_section,
@@ -643,6 +677,7 @@ def render(r: Results) -> str:
             f"`uv run python bench/run.py{options}` — whole run {r.seconds:.0f} s. "
             "See `bench/README.md` for what each figure means.",
             "",
+            *source_warning(r),
             "## Targets",
             "",
             table(["measure", "value", "target", "met"], target_rows(r)),

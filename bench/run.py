@@ -186,30 +186,57 @@ def compliance_size(n: int, repeats: int) -> ComplianceSize:
     return ComplianceSize(n, built, cold, view)
 
 
+class Sources:
+    """The measured source as each group starts, and the files changed since the previous one."""
+
+    def __init__(self) -> None:
+        self.digests: dict[str, str] = {}
+        self.changes: dict[str, list[str]] = {}
+        self.files: dict[str, str] | None = None
+
+    def note(self, step: str) -> None:
+        files = machine.source_files()
+        self.digests[step] = machine.source_digest(files)
+        if self.files is not None and files != self.files:
+            paths = set(files) | set(self.files)
+            self.changes[step] = sorted(p for p in paths if files.get(p) != self.files.get(p))
+        self.files = files
+
+
 def run(plan: Plan, quick: bool, groups: tuple[str, ...]) -> Results:
     started, load_before = time.perf_counter(), machine.load_average()
     facts = machine.facts()
     found: dict[str, Any] = {}
+    # Other sessions may change the code under measurement: note the source at each group.
+    sources = Sources()
     if "append" in groups:
+        sources.note("append")
         found["appends"] = append_suite(plan)
     if "verify" in groups:
+        sources.note("verify")
         log("openssl speed ed25519")
         found["openssl_verify"] = machine.openssl_ed25519_verify_rate(OPENSSL_SECONDS)
         found["single_core"] = measure("single-core", seconds=plan.single_core_seconds)
         found["verifies"] = [verify_size(n, plan.verify_repeats) for n in plan.verify_sizes]
     if "proofs" in groups:
+        sources.note("proofs")
         found["proofs"] = proof_run(plan)
     if "audit" in groups:
+        sources.note("audit")
         found["audits"] = [
             audit_size(n, plan.audit_new, plan.audit_repeats) for n in plan.audit_sizes
         ]
     if "compliance" in groups:
+        sources.note("compliance")
         found["compliances"] = [
             compliance_size(n, plan.compliance_repeats) for n in plan.compliance_sizes
         ]
+    sources.note("end")
     return Results(
         quick=quick,
         groups=groups,
+        digests=sources.digests,
+        source_changes=sources.changes,
         machine=facts,
         load=(load_before, machine.load_average()),
         cores=machine.cores(),
