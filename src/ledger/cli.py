@@ -661,6 +661,29 @@ def audit(
     _report(transparency.audit_bundle(bundle_file, keys_, data), as_json, late_entries=True)
 
 
+def _cut(as_known_at: str | None, field: str = "--as-known-at") -> str | None:
+    if as_known_at is None:
+        return None
+    try:
+        return projection.instant(as_known_at)
+    except ValueError:
+        raise InputError(
+            field,
+            f"{as_known_at!r} is not an ISO date or date-time, e.g. 2024-12-31 or "
+            "2025-03-01T12:00:00+01:00",
+        ) from None
+
+
+AsKnownAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-known-at",
+        help="As the ledger knew it at this instant (ISO date or date-time; a date means the "
+        "end of that day, UTC). Default: as known now, corrections included.",
+    ),
+]
+
+
 # --- compliance ---------------------------------------------------------------------------------
 
 LangOption = Annotated[str, typer.Option("--lang", help="fr (default), nl or en.")]
@@ -670,14 +693,7 @@ LangOption = Annotated[str, typer.Option("--lang", help="fr (default), nl or en.
 def compliance_command(
     ctx: typer.Context,
     year: Annotated[int, typer.Option("--year", help="The financial year to judge.")],
-    as_known_at: Annotated[
-        str | None,
-        typer.Option(
-            "--as-known-at",
-            help="Judge as the ledger knew it at this instant (ISO date or date-time; a date "
-            "means the end of that day, UTC). Default: as known now, corrections included.",
-        ),
-    ] = None,
+    as_known_at: AsKnownAtOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when any condition is breached.")
@@ -689,16 +705,7 @@ def compliance_command(
     values.year("--year", year)
     if lang not in ("fr", "nl", "en"):
         raise InputError("--lang", f"{lang!r}; expected fr, nl or en")
-    cut = None
-    if as_known_at is not None:
-        try:
-            cut = projection.instant(as_known_at)
-        except ValueError:
-            raise InputError(
-                "--as-known-at",
-                f"{as_known_at!r} is not an ISO date or date-time, "
-                "e.g. 2024-12-31 or 2025-03-01T12:00:00+01:00",
-            ) from None
+    cut = _cut(as_known_at)
     ledger = _open_caching(ctx)
     result, root = views.compliance(ledger, year, cut, lang=lang)
     if as_json:
@@ -724,29 +731,6 @@ def compliance_command(
 
 
 # --- the special report -------------------------------------------------------------------------
-
-
-def _cut(as_known_at: str | None, field: str = "--as-known-at") -> str | None:
-    if as_known_at is None:
-        return None
-    try:
-        return projection.instant(as_known_at)
-    except ValueError:
-        raise InputError(
-            field,
-            f"{as_known_at!r} is not an ISO date or date-time, e.g. 2024-12-31 or "
-            "2025-03-01T12:00:00+01:00",
-        ) from None
-
-
-AsKnownAtOption = Annotated[
-    str | None,
-    typer.Option(
-        "--as-known-at",
-        help="As the ledger knew it at this instant (ISO date or date-time; a date means the "
-        "end of that day, UTC). Default: as known now, corrections included.",
-    ),
-]
 
 
 @report_app.callback()
