@@ -18,9 +18,20 @@ from datetime import UTC, datetime
 
 from ledger import note
 from ledger.keys import PublicKey, SigningKey
+from ledger.signers import Signer
 
 # Who may sign a checkpoint of the ledger with a ledger key.
 SIGNING_ROLES = frozenset({"admin", "secretary"})
+
+
+def log_keys(signers: Iterable[Signer]) -> list[bytes]:
+    """The raw keys, among a ledger's enrolled signers, that may sign its checkpoints."""
+    return [s.public_key for s in signers if s.roles & SIGNING_ROLES]
+
+
+def council_keys(signers: Iterable[Signer]) -> list[PublicKey]:
+    """The keys enrolled with the ``council`` role: the ledger's own idea of its cosigners."""
+    return [PublicKey(s.public_key, s.name) for s in signers if "council" in s.roles]
 
 
 def origin(ledger_id: str, enterprise_number: str) -> str:

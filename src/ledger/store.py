@@ -102,10 +102,19 @@ class Store:
         )
         return [UUID(r[0]) for r in rows]
 
+    def _rows(self, where: str, params: tuple[Any, ...]) -> list[Row]:
+        """Events of the events table matching ``where`` (SQL after WHERE), as rows."""
+        found = self._query(
+            f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} WHERE {where}", params
+        )
+        return [Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in found]
+
     def last(self, ledger: UUID) -> Row | None:
         """The newest event of ``ledger``."""
-        events = self._call(lambda: self._recorder.select_events(ledger, desc=True, limit=1))
-        return _row(events[0]) if events else None
+        found = self._rows(
+            "originator_id = ? ORDER BY originator_version DESC LIMIT 1", (ledger.hex,)
+        )
+        return found[0] if found else None
 
     def read(self, ledger: UUID, after: int = 0, upto: int | None = None) -> Iterator[Row]:
         """The events of ``ledger`` with ``after < seq <= upto``, in order, a page at a time."""
@@ -113,38 +122,32 @@ class Store:
         # StoredEvent per row, a tenth of what verifying an event costs.
         limit = upto if upto is not None else 2**62
         while True:
-            page = self._query(
-                f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} WHERE "
+            page = self._rows(
                 "originator_id = ? AND originator_version > ? AND originator_version <= ? "
                 f"ORDER BY originator_version LIMIT {PAGE}",
                 (ledger.hex, after, limit),
             )
-            yield from (Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in page)
+            yield from page
             if len(page) < PAGE:
                 return
-            after = page[-1][0]
+            after = page[-1].seq
 
     def rows(self, ledger: UUID, seqs: Sequence[int]) -> list[Row]:
         """The events of ``ledger`` with these sequence numbers (those that exist)."""
         if not seqs:
             return []
         marks = ",".join("?" * len(seqs))
-        found = self._query(
-            f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} "
-            f"WHERE originator_id = ? AND originator_version IN ({marks})",
-            (ledger.hex, *seqs),
+        return self._rows(
+            f"originator_id = ? AND originator_version IN ({marks})", (ledger.hex, *seqs)
         )
-        return [Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in found]
 
     def read_topics(self, ledger: UUID, topics: Sequence[str]) -> list[Row]:
         """The events of ``ledger`` whose stored type is one of ``topics``, in order."""
         marks = ",".join("?" * len(topics))
-        rows = self._query(
-            f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} "
-            f"WHERE originator_id = ? AND topic IN ({marks}) ORDER BY originator_version",
+        return self._rows(
+            f"originator_id = ? AND topic IN ({marks}) ORDER BY originator_version",
             (ledger.hex, *topics),
         )
-        return [Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in rows]
 
     def append(
         self, ledger: UUID, rows: Sequence[Row], nodes: Sequence[tuple[int, int, bytes]] = ()
@@ -252,10 +255,6 @@ class Store:
 
     def close(self) -> None:
         self._datastore.close()
-
-
-def _row(event: StoredEvent) -> Row:
-    return Row(seq=event.originator_version, topic=event.topic, entry=bytes(event.state))
 
 
 def open_store(target: str, *, create: bool = False, read_only: bool = False) -> Store:

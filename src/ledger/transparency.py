@@ -30,13 +30,6 @@ from ledger.verify import (
 PROOF_HEADER = b"c2sp.org/tlog-proof@v1\n"
 
 
-def _ledger_keys(ledger: Ledger) -> tuple[list[bytes], list[PublicKey]]:
-    signers = ledger.registry().signers.values()
-    logs = [s.public_key for s in signers if s.roles & checkpoint.SIGNING_ROLES]
-    council = [PublicKey(s.public_key, s.name) for s in signers if "council" in s.roles]
-    return logs, council
-
-
 def sign_checkpoint(ledger: Ledger, key: SigningKey) -> bytes:
     """A checkpoint of the whole ledger, signed by ``key`` (admin or secretary)."""
     signer = ledger.registry().signers.get(key.public.key_id)
@@ -59,7 +52,8 @@ def check_checkpoint(ledger: Ledger, data: bytes, field: str = "--checkpoint") -
     Raises ``InputError`` for a file that is not a checkpoint of this ledger signed by one of
     its keys, ``IntegrityError`` when the ledger no longer has the tree the checkpoint signed.
     """
-    logs, council = _ledger_keys(ledger)
+    signers = ledger.registry().signers.values()
+    logs, council = checkpoint.log_keys(signers), checkpoint.council_keys(signers)
     try:
         opened = checkpoint.open_note(
             data, origin_line=ledger.origin(), log_keys=logs, cosigners=council

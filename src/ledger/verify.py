@@ -276,18 +276,10 @@ class _Fold:
     def cosigner_keys(self) -> list[PublicKey]:
         if self.cosigners is not None:
             return list(self.cosigners)
-        return [
-            PublicKey(s.public_key, s.name)
-            for s in self.registry.signers.values()
-            if "council" in s.roles
-        ]
+        return checkpoint.council_keys(self.registry.signers.values())
 
     def log_keys(self) -> list[bytes]:
-        return [
-            s.public_key
-            for s in self.registry.signers.values()
-            if s.roles & checkpoint.SIGNING_ROLES
-        ]
+        return checkpoint.log_keys(self.registry.signers.values())
 
     def note_event(self, env: Envelope) -> None:
         """Bookkeeping every event gets: its effective year and type, for late entries."""
