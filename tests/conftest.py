@@ -1,14 +1,25 @@
-"""Shared fixtures: real SQLite files in tmp folders, real keys, the real CLI."""
+"""Shared fixtures: real SQLite files in tmp folders and real PostgreSQL schemas, real keys, the
+real CLI.
+
+Tests that take the ``db`` fixture (or ``cli`` and ``opened``, which take it) run once on each
+backend. PostgreSQL comes from ``LEDGER_TEST_POSTGRES_URL`` (default the local server's ``test``
+database); each test gets a schema of its own, dropped afterwards. Without a server those tests
+skip with the reason, unless ``LEDGER_TEST_REQUIRE_POSTGRES=1`` (set by .ci/run), where they
+fail.
+"""
 
 from __future__ import annotations
 
+import functools
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from shared import shared_dir
@@ -26,10 +37,16 @@ class Result:
     err: str
 
 
+# What a subprocess needs to reach the store of the running test's ``db`` (PostgreSQL's URL).
+_backend_env: dict[str, str] = {}
+
+
 def run_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = None) -> Result:
     """The real ``ledger`` command, as a separate process."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("LEDGER_URL", None)
+    full_env.pop("LEDGER_ID", None)
+    full_env.update(_backend_env)
     full_env.pop("LEDGER_PASSPHRASE", None)
     full_env.update(env or {})
     done = subprocess.run(
@@ -45,12 +62,15 @@ def run_subprocess(*args: str, cwd: Path, env: dict[str, str] | None = None) -> 
 
 @pytest.fixture
 def cli(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    db: Database, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> Callable[..., Result]:
-    """The CLI in this process (fast), working in ``tmp_path``."""
-    monkeypatch.chdir(tmp_path)
+    """The CLI in this process (fast), working in ``db.folder`` on the store ``db``."""
+    monkeypatch.chdir(db.folder)
     monkeypatch.delenv("LEDGER_URL", raising=False)
+    monkeypatch.delenv("LEDGER_ID", raising=False)
     monkeypatch.delenv("LEDGER_PASSPHRASE", raising=False)
+    for name, value in db.env.items():
+        monkeypatch.setenv(name, value)
 
     def invoke(*args: str) -> Result:
         capsys.readouterr()
@@ -68,7 +88,7 @@ def make_key(folder: Path, name: str) -> Path:
 
 
 @pytest.fixture
-def opened(tmp_path: Path, cli: Callable[..., Result]) -> dict[str, Path]:
+def opened(tmp_path: Path, cli: Callable[..., Result], db: Database) -> dict[str, Any]:
     """A ledger with a founder (admin+secretary), a board member and a treasurer, and 3 figures."""
     founder, board, treasurer = (make_key(tmp_path, n) for n in ("Founder", "Board", "Treasurer"))
     assert (
@@ -129,30 +149,163 @@ def opened(tmp_path: Path, cli: Callable[..., Result]) -> dict[str, Path]:
         "founder": founder,
         "board": board,
         "treasurer": treasurer,
-        "db": tmp_path / "ledger.db",
+        "db": db,
     }
 
 
-def db_rows(db: Path) -> list[tuple[int, str, bytes]]:
-    with sqlite3.connect(db) as c:
-        return [
-            (v, t, bytes(s))
-            for v, t, s in c.execute(
-                "SELECT originator_version, topic, state FROM stored_events "
-                "ORDER BY originator_version"
-            )
-        ]
+POSTGRES_URL = os.environ.get(
+    "LEDGER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+REQUIRE_POSTGRES = os.environ.get("LEDGER_TEST_REQUIRE_POSTGRES") == "1"
+Statement = tuple[str, tuple[object, ...]]
 
 
-def tamper(db: Path, *statements: tuple[str, tuple[object, ...]]) -> None:
-    """Edit the database file as an attacker would: drop the append-only triggers first."""
-    c = sqlite3.connect(db)
+@functools.cache
+def postgres_problem() -> str | None:
+    """Why the test server cannot be used, or None when it can."""
     try:
-        for table in ("stored_events", "merkle_nodes"):
-            for action in ("update", "delete"):
-                c.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
-        for sql, params in statements:
-            c.execute(sql, params)
-        c.commit()
-    finally:
-        c.close()
+        import psycopg
+
+        psycopg.connect(POSTGRES_URL, connect_timeout=3).close()
+    except Exception as e:  # any reason at all is a reason to skip (or fail, in CI)
+        return f"{type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}"
+    return None
+
+
+def need_postgres() -> None:
+    problem = postgres_problem()
+    if problem is None:
+        return
+    message = f"no PostgreSQL at {POSTGRES_URL} ({problem}); set LEDGER_TEST_POSTGRES_URL"
+    if REQUIRE_POSTGRES:
+        pytest.fail(f"LEDGER_TEST_REQUIRE_POSTGRES=1 and {message}", pytrace=False)
+    pytest.skip(message)
+
+
+@dataclass
+class Database:
+    """One store of the backend under test, and what an attacker with database access can do
+    to it. SQL is written with ``?`` placeholders and runs on either backend."""
+
+    backend: str
+    folder: Path  # where commands run (keys, exports)
+    target: str  # what --ledger / LEDGER_URL says
+    schema: str = ""
+
+    @property
+    def env(self) -> dict[str, str]:
+        """Environment for a subprocess run in ``folder``: SQLite's default path needs none."""
+        return {"LEDGER_URL": self.target} if self.backend == "postgres" else {}
+
+    @property
+    def location(self) -> str:
+        """The target as it reads from any folder."""
+        return str(self.folder / self.target) if self.backend == "sqlite" else self.target
+
+    def _connect(self) -> Any:
+        if self.backend == "sqlite":
+            return sqlite3.connect(self.folder / self.target)
+        import psycopg
+
+        c = psycopg.connect(POSTGRES_URL)
+        c.execute(f'SET search_path TO "{self.schema}"')
+        return c
+
+    def execute(self, *statements: Statement) -> None:
+        c = self._connect()
+        try:
+            for sql, params in statements:
+                c.execute(sql if self.backend == "sqlite" else sql.replace("?", "%s"), params)
+            c.commit()
+        finally:
+            c.close()
+
+    def refusal(self, sql: str) -> str:
+        """The database's error for ``sql``; fails the test when it is accepted."""
+        c = self._connect()
+        try:
+            c.execute(sql)
+        except Exception as e:
+            return str(e)
+        finally:
+            c.rollback()
+            c.close()
+        raise AssertionError(f"the database accepted {sql!r}")
+
+    def rows(self) -> list[tuple[int, str, bytes]]:
+        c = self._connect()
+        try:
+            found = c.execute(
+                "SELECT originator_version, topic, state FROM stored_events "
+                "ORDER BY originator_id, originator_version"
+            ).fetchall()
+        finally:
+            c.close()
+        return [(v, t, bytes(s)) for v, t, s in found]
+
+    def tamper(self, *statements: Statement) -> None:
+        """Edit the database as an attacker would: drop the append-only triggers first."""
+        drops = [
+            (
+                f"DROP TRIGGER IF EXISTS {table}_no_{action}"
+                + ("" if self.backend == "sqlite" else f" ON {table}"),
+                (),
+            )
+            for table in ("stored_events", "merkle_nodes")
+            for action in ("update", "delete")
+        ]
+        self.execute(*drops, *statements)
+
+    def sibling(self, name: str) -> Database:
+        """Another, empty store of the same backend, commands run in folder/name."""
+        folder = self.folder / name
+        folder.mkdir()
+        if self.backend == "sqlite":
+            return Database("sqlite", folder, "ledger.db")
+        return _postgres_database(folder)
+
+
+def _postgres_database(folder: Path) -> Database:
+    import psycopg
+
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    _schemas.append(schema)
+    return Database("postgres", folder, f"{POSTGRES_URL}?schema={schema}", schema)
+
+
+_schemas: list[str] = []
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """An empty store on each backend: ledger.db in tmp_path, or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield Database("sqlite", tmp_path, "ledger.db")
+        return
+    need_postgres()
+    database = _postgres_database(tmp_path)
+    _backend_env.update(database.env)
+    yield database
+    _backend_env.clear()
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+        while _schemas:
+            c.execute(f'DROP SCHEMA IF EXISTS "{_schemas.pop()}" CASCADE')
+
+
+# For tests about the SQLite file itself (copying it, its default path): the db fixture's
+# PostgreSQL run would test nothing more.
+sqlite_only = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
+
+
+def db_rows(path: Path) -> list[tuple[int, str, bytes]]:
+    """The events of a SQLite file, in order."""
+    return Database("sqlite", path.parent, path.name).rows()
+
+
+def tamper(path: Path, *statements: Statement) -> None:
+    """Edit a SQLite file as an attacker would (see ``Database.tamper``)."""
+    Database("sqlite", path.parent, path.name).tamper(*statements)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from conftest import Result, db_rows, make_key, run_subprocess
+from conftest import Database, Result, make_key, run_subprocess
 
 from ledger import keys
 
@@ -55,8 +56,9 @@ def test_key_new_without_passphrase_source_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "k.key").exists()
 
 
-def test_whole_path_as_subprocess(tmp_path: Path) -> None:
-    env = {"LEDGER_PASSPHRASE": "s3cret", "LEDGER_URL": str(tmp_path / "coop.db")}
+def test_whole_path_as_subprocess(tmp_path: Path, db: Database) -> None:
+    target = str(tmp_path / "coop.db") if db.backend == "sqlite" else db.target
+    env = {"LEDGER_PASSPHRASE": "s3cret", "LEDGER_URL": target}
     assert (
         run_subprocess(
             "key", "new", "--out", "sec.key", "--name", "Secrétaire", cwd=tmp_path, env=env
@@ -114,29 +116,32 @@ def test_whole_path_as_subprocess(tmp_path: Path) -> None:
 
 
 def test_init_refuses_an_existing_ledger(
-    opened: dict[str, Path], cli: Callable[..., Result]
+    opened: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
-    before = db_rows(opened["db"])
+    before = opened["db"].rows()
     result = cli(
         "init", "--enterprise", "Other", "--number", "0896.755.397", "--key", str(opened["founder"])
     )
     assert result.code == 2
-    assert (
-        result.err.strip()
-        == "error: ledger: ledger.db holds a ledger already; init refuses to add one"
+    assert result.err.startswith(
+        f"error: ledger: {opened['db'].target} holds the ledger of 0896.755.397 already ("
     )
-    assert db_rows(opened["db"]) == before
+    assert result.err.strip().endswith("init refuses to open a second one")
+    assert opened["db"].rows() == before
 
 
-def test_commands_on_a_missing_ledger_say_how_to_start(cli: Callable[..., Result]) -> None:
+def test_commands_on_a_missing_ledger_say_how_to_start(
+    cli: Callable[..., Result], db: Database
+) -> None:
+    where = "at ledger.db" if db.backend == "sqlite" else f"in {db.target}"
     for args in (("verify",), ("log",), ("signer", "list")):
         result = cli(*args)
         assert result.code == 2
         assert (
-            result.err.strip()
-            == "error: ledger: no ledger at ledger.db; create one with: ledger init"
+            result.err.strip() == f"error: ledger: no ledger {where}; create one with: ledger init"
         )
     assert not Path("ledger.db").exists()
+    assert db.backend == "sqlite" or db.refusal("SELECT 1 FROM stored_events")
 
 
 @pytest.mark.parametrize(
@@ -164,18 +169,18 @@ def test_commands_on_a_missing_ledger_say_how_to_start(cli: Callable[..., Result
     ],
 )
 def test_bad_record_input_exits_2_and_writes_nothing(
-    opened: dict[str, Path], cli: Callable[..., Result], args: tuple[str, ...], message: str
+    opened: dict[str, Any], cli: Callable[..., Result], args: tuple[str, ...], message: str
 ) -> None:
-    before = db_rows(opened["db"])
+    before = opened["db"].rows()
     extra = [a for a in args if a != "--value"]
     value = args[1] if args[0] == "--value" else "1"
     result = record(cli, opened["treasurer"], *(extra if args[0] != "--value" else []), value=value)
     assert (result.code, result.err.strip()) == (2, message)
-    assert db_rows(opened["db"]) == before
+    assert opened["db"].rows() == before
 
 
-def test_bad_year_and_name_exit_2(opened: dict[str, Path], cli: Callable[..., Result]) -> None:
-    before = db_rows(opened["db"])
+def test_bad_year_and_name_exit_2(opened: dict[str, Any], cli: Callable[..., Result]) -> None:
+    before = opened["db"].rows()
     year = cli(
         "record",
         "metric",
@@ -209,16 +214,16 @@ def test_bad_year_and_name_exit_2(opened: dict[str, Path], cli: Callable[..., Re
         'error: --name: "Chiffre d\'affaires" must match pattern'
     )
     assert len(name.err.strip().splitlines()) == 1
-    assert db_rows(opened["db"]) == before
+    assert opened["db"].rows() == before
 
 
 def test_key_problems_exit_2_and_write_nothing(
-    opened: dict[str, Path],
+    opened: dict[str, Any],
     cli: Callable[..., Result],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    before = db_rows(opened["db"])
+    before = opened["db"].rows()
     missing = record(cli, tmp_path / "nope.key")
     assert (missing.code, missing.err.strip()) == (
         2,
@@ -243,12 +248,10 @@ def test_key_problems_exit_2_and_write_nothing(
         2,
         f"error: --key: wrong passphrase for {tmp_path / 'enc.key'}",
     )
-    assert db_rows(opened["db"]) == before
+    assert opened["db"].rows() == before
 
 
-def test_encrypted_key_without_passphrase_in_a_pipe(
-    opened: dict[str, Path], tmp_path: Path
-) -> None:
+def test_encrypted_key_without_passphrase_in_a_pipe(opened: dict[str, Any], tmp_path: Path) -> None:
     assert (
         run_subprocess(
             "key", "new", "--out", "enc.key", cwd=tmp_path, env={"LEDGER_PASSPHRASE": "pw"}
@@ -274,7 +277,7 @@ def test_encrypted_key_without_passphrase_in_a_pipe(
     assert "is encrypted: set LEDGER_PASSPHRASE or use a terminal" in result.err
 
 
-def test_roles_are_enforced_at_write(opened: dict[str, Path], cli: Callable[..., Result]) -> None:
+def test_roles_are_enforced_at_write(opened: dict[str, Any], cli: Callable[..., Result]) -> None:
     board = record(cli, opened["board"])
     assert board.code == 2
     assert "role-not-allowed: MetricSubmitted needs role secretary or treasurer" in board.err
@@ -294,7 +297,7 @@ def test_roles_are_enforced_at_write(opened: dict[str, Path], cli: Callable[...,
 
 
 def test_signer_add_rejects_bad_role_and_duplicates(
-    opened: dict[str, Path], cli: Callable[..., Result]
+    opened: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
     bad = cli(
         "signer",
@@ -324,7 +327,7 @@ def test_signer_add_rejects_bad_role_and_duplicates(
     assert dup.code == 2 and "is enrolled already" in dup.err
 
 
-def test_signer_list_and_revoke(opened: dict[str, Path], cli: Callable[..., Result]) -> None:
+def test_signer_list_and_revoke(opened: dict[str, Any], cli: Callable[..., Result]) -> None:
     listed = orjson.loads(cli("signer", "list", "--json").out)
     assert [(s["name"], s["roles"]) for s in listed] == [
         ("Founder", ["admin", "secretary"]),
@@ -348,7 +351,7 @@ def test_signer_list_and_revoke(opened: dict[str, Path], cli: Callable[..., Resu
     assert "revoked at 7" in text
 
 
-def test_log_text_and_json(opened: dict[str, Path], cli: Callable[..., Result]) -> None:
+def test_log_text_and_json(opened: dict[str, Any], cli: Callable[..., Result]) -> None:
     text = cli("log").out.splitlines()
     assert len(text) == 6 and "MetricSubmitted" in text[3]
     lines = [orjson.loads(x) for x in cli("log", "--json").out.splitlines()]
@@ -356,19 +359,19 @@ def test_log_text_and_json(opened: dict[str, Path], cli: Callable[..., Result]) 
 
 
 def test_ledger_option_and_env(
-    opened: dict[str, Path],
+    opened: dict[str, Any],
     cli: Callable[..., Result],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.chdir(tmp_path.parent)
-    assert cli("--ledger", str(opened["db"]), "verify").code == 0
-    monkeypatch.setenv("LEDGER_URL", str(opened["db"]))
+    assert cli("--ledger", opened["db"].location, "verify").code == 0
+    monkeypatch.setenv("LEDGER_URL", opened["db"].location)
     assert cli("verify").code == 0
 
 
 def test_unicode_payload_is_kept_exactly(
-    opened: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    opened: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     key = make_key(tmp_path, "Élodie")
     assert (

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import orjson
@@ -513,7 +512,7 @@ def test_view_equals_cold_replay_for_every_prefix(steps: list[tuple[str, int]]) 
 
 
 def test_store_view_equals_cold_replay_after_each_append(
-    opened: dict[str, Path], cli: Callable[..., Result]
+    opened: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
     founder = str(opened["founder"])
     steps = [
@@ -570,10 +569,10 @@ def test_store_view_equals_cold_replay_after_each_append(
         ),
         ("correct", "9", "--reason", "recount", "--set", "max_votes_single_shareholder=1"),
     ]
-    (opened["db"].parent / "art.md").write_text("Un membre, une voix.")
+    (opened["db"].folder / "art.md").write_text("Un membre, une voix.")
     for step in steps:
         assert cli(*step, "--key", founder).code == 0, step
-        ledger = Ledger.open(str(opened["db"]))
+        ledger = Ledger.open(opened["db"].location)
         warm = views.world(ledger)
         cold = views.world(ledger, use_view=False)
         assert warm == cold and warm.size == ledger.size()
@@ -583,7 +582,7 @@ def test_store_view_equals_cold_replay_after_each_append(
     assert se7["status"] == "met" and 9 in se7["evidence"]
 
 
-def test_compliance_cli(opened: dict[str, Path], cli: Callable[..., Result]) -> None:
+def test_compliance_cli(opened: dict[str, Any], cli: Callable[..., Result]) -> None:
     result = cli("compliance", "--year", "2025", "--json")
     assert result.code == 0
     report = orjson.loads(result.out)

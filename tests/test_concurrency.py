@@ -1,14 +1,17 @@
-"""Writers racing for the head: the loser re-reads, re-signs and retries; the chain never forks."""
+"""Writers racing for the head: the loser re-reads, re-signs and retries; the chain never forks
+(on SQLite and on PostgreSQL)."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import db_rows, run_subprocess
+from conftest import run_subprocess
 
 from ledger import keys
 from ledger.ledger import Draft, Ledger
@@ -27,12 +30,14 @@ def _writer(db: str, key_path: str, who: int, count: int) -> None:
 
 @pytest.mark.parametrize("writers", [2, 4])
 def test_processes_appending_at_once_never_fork_the_chain(
-    opened: dict[str, Path], writers: int
+    opened: dict[str, Any], writers: int
 ) -> None:
     count = 25
     ctx = multiprocessing.get_context("spawn")
     procs = [
-        ctx.Process(target=_writer, args=(str(opened["db"]), str(opened["treasurer"]), w, count))
+        ctx.Process(
+            target=_writer, args=(opened["db"].location, str(opened["treasurer"]), w, count)
+        )
         for w in range(writers)
     ]
     for p in procs:
@@ -40,9 +45,9 @@ def test_processes_appending_at_once_never_fork_the_chain(
     for p in procs:
         p.join(120)
         assert p.exitcode == 0
-    rows = db_rows(opened["db"])
+    rows = opened["db"].rows()
     assert [r[0] for r in rows] == list(range(1, 7 + writers * count))
-    store = open_store(str(opened["db"]), read_only=True)
+    store = open_store(opened["db"].location, read_only=True)
     [ledger_id] = store.ledgers()
     result = verify_ledger(store, ledger_id)
     assert result.ok, result.failures[:3]
@@ -55,8 +60,8 @@ def test_processes_appending_at_once_never_fork_the_chain(
             )
 
 
-def test_cli_processes_at_once(opened: dict[str, Path]) -> None:
-    folder = opened["db"].parent
+def test_cli_processes_at_once(opened: dict[str, Any]) -> None:
+    db = opened["db"]
     procs = [
         subprocess.Popen(
             [
@@ -68,10 +73,11 @@ def test_cli_processes_at_once(opened: dict[str, Path]) -> None:
                 "'--value',str(i),'--unit','n','--key',sys.argv[1]]) == 0",
                 str(opened["treasurer"]),
             ],
-            cwd=folder,
+            cwd=db.folder,
+            env={**os.environ, **db.env},
         )
         for w in range(3)
     ]
     assert [p.wait(120) for p in procs] == [0, 0, 0]
-    assert len(db_rows(opened["db"])) == 6 + 15
-    assert run_subprocess("verify", cwd=folder).code == 0
+    assert len(opened["db"].rows()) == 6 + 15
+    assert run_subprocess("verify", cwd=db.folder, env=db.env).code == 0

@@ -1,4 +1,4 @@
-"""Key files, key ids and the public-key policy at enrolment (C2SP/CCTV Ed25519 vectors)."""
+"""Key files and key ids; the key and signature policy: tests/reliability/test_keys_policy.py."""
 
 from __future__ import annotations
 
@@ -6,14 +6,10 @@ import hashlib
 import os
 from pathlib import Path
 
-import orjson
 import pytest
-from conftest import SHARED
 
 from ledger import keys
 from ledger.errors import InputError, KeyFileError
-
-VECTORS = orjson.loads((SHARED / "vectors" / "ed25519" / "ed25519vectors.json").read_bytes())
 
 
 def test_key_id_is_sha256_prefix_of_raw_public_key() -> None:
@@ -76,30 +72,3 @@ def test_not_a_key_file(tmp_path: Path) -> None:
 def test_bad_names(name: str) -> None:
     with pytest.raises(InputError):
         keys.generate(name)
-
-
-@pytest.mark.parametrize("vector", VECTORS, ids=lambda v: f"cctv-{v['number']}")
-def test_enrolment_policy_on_cctv_vectors(vector: dict[str, object]) -> None:
-    # Refused: the small-order points and every non-canonical encoding. Keys with a small-order
-    # *component* (mixed order) are not caught by an encoding check; issue #8 adds the
-    # prime-order test for them.
-    raw = bytes.fromhex(str(vector["key"]))
-    flags = set(vector.get("flags") or [])  # type: ignore[call-overload]
-    if flags & {"low_order_A", "non_canonical_A"}:
-        with pytest.raises(InputError):
-            keys.check_public_key("--pub", raw)
-    else:
-        keys.check_public_key("--pub", raw)
-
-
-def test_signature_policy_is_openssl_cofactorless() -> None:
-    # Pinned so that a change of backend cannot silently change which events verify: OpenSSL
-    # rejects non-canonical R and low-order residues and accepts everything else (the "ref10"
-    # behaviour the vectors' README names). Bad public keys are stopped earlier, at enrolment.
-    for v in VECTORS:
-        flags = set(v.get("flags") or [])
-        accepted = keys.verify_signature(
-            bytes.fromhex(v["key"]), bytes.fromhex(v["sig"]), v["msg"].encode()
-        )
-        expected = not flags & {"non_canonical_R", "low_order_residue"}
-        assert accepted == expected, (v["number"], sorted(flags))

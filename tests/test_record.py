@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Result, db_rows, make_key
+from conftest import Database, Result, make_key
 
 from ledger import forms, keys, semantics
 from ledger.ledger import Draft, Ledger
@@ -50,7 +50,7 @@ def cli_args(event_type: str, payload: dict[str, Any], folder: Path, n: int) -> 
 
 
 @pytest.fixture
-def book(tmp_path: Path, cli: Callable[..., Result]) -> dict[str, Path]:
+def book(tmp_path: Path, cli: Callable[..., Result], db: Database) -> dict[str, Any]:
     founder, board = make_key(tmp_path, "Secretary"), make_key(tmp_path, "Board")
     assert (
         cli(
@@ -75,11 +75,11 @@ def book(tmp_path: Path, cli: Callable[..., Result]) -> dict[str, Path]:
         ).code
         == 0
     )
-    return {"founder": founder, "board": board, "db": tmp_path / "ledger.db"}
+    return {"founder": founder, "board": board, "db": db}
 
 
 def test_every_type_recorded_through_the_cli_and_read_back(
-    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     for n, example in enumerate(EXAMPLES["history"]):
         event_type, payload = example["type"], shifted(example["type"], example["payload"])
@@ -107,7 +107,7 @@ def test_every_type_recorded_through_the_cli_and_read_back(
         elif event_type == "EventRetracted":
             args = ["retract", str(payload["event"]), "--reason", payload["reason"]]
         else:  # SpecialReportAdopted comes with `ledger report adopt` (issue #6)
-            ledger = Ledger.open(str(book["db"]))
+            ledger = Ledger.open(book["db"].location)
             ledger.append(
                 keys.load_signing_key(key, lambda p: b""),
                 [Draft(event_type, payload, example["effective"])],
@@ -128,7 +128,7 @@ def test_every_type_recorded_through_the_cli_and_read_back(
 
 
 def test_texts_are_stored_exactly(
-    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     text = "Art. 23 — « Le mandat d\u2019administrateur est gratuit » €\r\n\tfin\n" + "x" * 150_000
     (tmp_path / "art.md").write_bytes(text.encode())
@@ -170,9 +170,9 @@ def test_texts_are_stored_exactly(
 
 
 def test_references_must_exist_and_have_the_right_type(
-    book: dict[str, Path], cli: Callable[..., Result]
+    book: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
-    before = db_rows(book["db"])
+    before = book["db"].rows()
     base = [
         "record",
         "resolution",
@@ -207,11 +207,11 @@ def test_references_must_exist_and_have_the_right_type(
         wrong.err.strip() == "error: --assembly: event 2 is a SignerEnrolled, expected a "
         "AssemblyHeld"
     )
-    assert db_rows(book["db"]) == before
+    assert book["db"].rows() == before
 
 
 def test_a_resolution_contradicting_its_counts_is_refused(
-    book: dict[str, Path], cli: Callable[..., Result]
+    book: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
     assembly = cli(
         "record",
@@ -232,7 +232,7 @@ def test_a_resolution_contradicting_its_counts_is_refused(
         str(book["founder"]),
     )
     assert assembly.code == 0, assembly.err
-    before = db_rows(book["db"])
+    before = book["db"].rows()
     result = cli(
         "record",
         "resolution",
@@ -263,7 +263,7 @@ def test_a_resolution_contradicting_its_counts_is_refused(
         "error: --adopted: true contradicts the counts: 8 for, 4 against, 0 abstaining do not "
         "carry a three quarters majority"
     )
-    assert db_rows(book["db"]) == before
+    assert book["db"].rows() == before
     effective = orjson.loads(cli("show", assembly.out.strip(), "--json").out)["effective"]
     assert effective == "2022-06-21"
 
@@ -316,7 +316,7 @@ adopted = true
 
 
 def test_minutes_in_one_go(
-    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     (tmp_path / "art1.fr.md").write_text("La société est une société coopérative agréée.\n")
     (tmp_path / "age.toml").write_text(MINUTES)
@@ -350,7 +350,7 @@ def test_minutes_in_one_go(
     ],
 )
 def test_minutes_failing_half_way_write_nothing(
-    book: dict[str, Path],
+    book: dict[str, Any],
     cli: Callable[..., Result],
     tmp_path: Path,
     change: tuple[str, str],
@@ -358,11 +358,11 @@ def test_minutes_failing_half_way_write_nothing(
 ) -> None:
     (tmp_path / "art1.fr.md").write_text("texte\n")
     (tmp_path / "bad.toml").write_text(MINUTES.replace(*change))
-    before = db_rows(book["db"])
+    before = book["db"].rows()
     result = cli("record", "minutes", str(tmp_path / "bad.toml"), "--key", str(book["founder"]))
     assert result.code == 2, result
     assert message in result.err and len(result.err.strip().splitlines()) == 1
-    assert db_rows(book["db"]) == before
+    assert book["db"].rows() == before
 
 
 FIGURES = """name,value,unit,qualifier,label_fr
@@ -372,9 +372,7 @@ zero_rate_loans_amount,219949,EUR,=,"prêts à taux 0%, montant"
 """
 
 
-def test_figures_from_csv(
-    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
-) -> None:
+def test_figures_from_csv(book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path) -> None:
     (tmp_path / "f.csv").write_text(FIGURES)
     result = cli(
         "record",
@@ -432,10 +430,10 @@ def test_figures_from_csv(
     ],
 )
 def test_figures_failing_half_way_write_nothing(
-    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path, csv_text: str, message: str
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path, csv_text: str, message: str
 ) -> None:
     (tmp_path / "f.csv").write_text(csv_text)
-    before = db_rows(book["db"])
+    before = book["db"].rows()
     result = cli(
         "record",
         "metrics",
@@ -447,10 +445,10 @@ def test_figures_failing_half_way_write_nothing(
         str(book["founder"]),
     )
     assert result.code == 2 and message in result.err, result.err
-    assert db_rows(book["db"]) == before
+    assert book["db"].rows() == before
 
 
-def test_correct_and_retract(book: dict[str, Path], cli: Callable[..., Result]) -> None:
+def test_correct_and_retract(book: dict[str, Any], cli: Callable[..., Result]) -> None:
     figure = cli(
         "record",
         "metric",
@@ -503,7 +501,7 @@ def test_correct_and_retract(book: dict[str, Path], cli: Callable[..., Result]) 
 
 
 def test_correcting_needs_the_right_to_sign_the_corrected_type(
-    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     assembly = cli(
         "record",
@@ -530,7 +528,7 @@ def test_correcting_needs_the_right_to_sign_the_corrected_type(
     assert result.code == 2 and "AssemblyHeld needs role secretary" in result.err
 
 
-def test_log_filters(book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path) -> None:
+def test_log_filters(book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path) -> None:
     (tmp_path / "f.csv").write_text(FIGURES)
     assert (
         cli(
@@ -572,7 +570,7 @@ def test_log_filters(book: dict[str, Path], cli: Callable[..., Result], tmp_path
     assert bad.code == 2 and "'Metric' is not an event type" in bad.err
 
 
-def test_show(book: dict[str, Path], cli: Callable[..., Result]) -> None:
+def test_show(book: dict[str, Any], cli: Callable[..., Result]) -> None:
     text = cli("show", "2").out
     assert "type         SignerEnrolled (schema v1)" in text and "name: Board" in text
     missing = cli("show", "9")
@@ -586,7 +584,7 @@ def test_record_help_for_every_form(cli: Callable[..., Result]) -> None:
 
 
 def test_unused_key_file_is_refused_before_anything(
-    book: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     stranger = make_key(tmp_path, "Stranger")
     result = cli(

@@ -244,3 +244,35 @@ def write_golden() -> None:
 
 if __name__ == "__main__":
     write_golden()
+
+
+@pytest.mark.postgres
+def test_reports_are_the_same_bytes_from_postgresql(demo: Path, tmp_path: Path) -> None:
+    # The demo ledger, moved to PostgreSQL through a bundle, gives the very same reports: the
+    # golden files do not depend on the backend.
+    import psycopg
+    from conftest import POSTGRES_URL, need_postgres
+
+    from ledger import transparency
+
+    need_postgres()
+    schema = f"test_{uuid.uuid4().hex[:16]}"
+    target = f"{POSTGRES_URL}?schema={schema}"
+    bundle = tmp_path / "demo.bundle"
+    ledger = Ledger.open(str(demo), read_only=True)
+    try:
+        transparency.export(ledger, bundle)
+    finally:
+        ledger.close()
+    try:
+        transparency.import_bundle(target, bundle)
+        copy = Ledger.open(target, read_only=True)
+        try:
+            for lang, fmt in (("fr", "pdf"), ("nl", "md"), ("en", "html")):
+                there = reports.produce(copy, 2025, lang, fmt, upto=133).data  # type: ignore[arg-type]
+                assert there == produce(demo, lang, fmt), (lang, fmt)
+        finally:
+            copy.close()
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

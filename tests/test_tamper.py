@@ -1,102 +1,106 @@
-"""Tampering done to the SQLite file directly, as an attacker with file access would: each must
-make ``ledger verify`` (the real command, in a subprocess) exit 1 naming the right event."""
+"""Tampering done to the database directly, as an attacker with file or database access would
+(the SQLite file, or the PostgreSQL tables): each must make ``ledger verify`` (the real command,
+in a subprocess) exit 1 naming the right event."""
 
 from __future__ import annotations
 
 import base64
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from conftest import Result, db_rows, make_key, run_subprocess, tamper
+from conftest import Database, Result, make_key, run_subprocess
 
 from ledger import keys
 from ledger.envelope import Envelope, entry_bytes, parse_entry
 
 
-def verify_fails_at(folder: Path, seq: int, reason: str) -> None:
-    result = run_subprocess("verify", "--json", cwd=folder)
+def verify_fails_at(db: Database, seq: int, reason: str) -> None:
+    result = run_subprocess("verify", "--json", cwd=db.folder, env=db.env)
     assert result.code == 1, result
     report = orjson.loads(result.out)
     assert report["ok"] is False
     first = report["failures"][0]
     assert (first["seq"], first["reason"]) == (seq, reason), report
-    text = run_subprocess("verify", cwd=folder)
+    text = run_subprocess("verify", cwd=db.folder, env=db.env)
     assert text.code == 1
     assert text.out.startswith(f"FAILED: event {seq}: {reason}:"), text.out
 
 
-def rewrite(db: Path, seq: int, entry: bytes) -> None:
-    tamper(db, ("UPDATE stored_events SET state = ? WHERE originator_version = ?", (entry, seq)))
+def rewrite(db: Database, seq: int, entry: bytes) -> None:
+    db.tamper(("UPDATE stored_events SET state = ? WHERE originator_version = ?", (entry, seq)))
 
 
-def test_intact_ledger_verifies(opened: dict[str, Path]) -> None:
-    result = run_subprocess("verify", "--json", cwd=opened["db"].parent)
+def test_intact_ledger_verifies(opened: dict[str, Any]) -> None:
+    result = run_subprocess("verify", "--json", cwd=opened["db"].folder, env=opened["db"].env)
     assert result.code == 0, result
     report = orjson.loads(result.out)
     assert report["ok"] is True and report["events"] == 6 and report["failures"] == []
-    assert report["head"] == parse_entry(db_rows(opened["db"])[-1][2]).id
+    assert report["head"] == parse_entry(opened["db"].rows()[-1][2]).id
 
 
-def test_triggers_refuse_update_and_delete(opened: dict[str, Path]) -> None:
-    with sqlite3.connect(opened["db"]) as c:
-        for sql in ("UPDATE stored_events SET topic = 'x'", "DELETE FROM stored_events"):
-            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
-                c.execute(sql)
+def test_triggers_refuse_update_and_delete(opened: dict[str, Any]) -> None:
+    db: Database = opened["db"]
+    statements = ["UPDATE stored_events SET topic = 'x'", "DELETE FROM stored_events"]
+    statements += ["UPDATE merkle_nodes SET hash = hash", "DELETE FROM merkle_nodes"]
+    if db.backend == "postgres":
+        statements += ["TRUNCATE stored_events", "TRUNCATE merkle_nodes"]
+    for sql in statements:
+        assert "append-only" in db.refusal(sql)
 
 
-def test_flipped_byte_in_payload(opened: dict[str, Path]) -> None:
-    seq, _, entry = db_rows(opened["db"])[4]
+def test_flipped_byte_in_payload(opened: dict[str, Any]) -> None:
+    seq, _, entry = opened["db"].rows()[4]
     assert b"219949" in entry
     rewrite(opened["db"], seq, entry.replace(b"219949", b"219948"))
-    verify_fails_at(opened["db"].parent, seq, "bad-signature")
+    verify_fails_at(opened["db"], seq, "bad-signature")
 
 
-def test_flipped_byte_that_breaks_the_json(opened: dict[str, Path]) -> None:
-    seq, _, entry = db_rows(opened["db"])[3]
+def test_flipped_byte_that_breaks_the_json(opened: dict[str, Any]) -> None:
+    seq, _, entry = opened["db"].rows()[3]
     rewrite(opened["db"], seq, entry.replace(b'"payload":', b'"payload" :'))
-    verify_fails_at(opened["db"].parent, seq, "not-canonical")
+    verify_fails_at(opened["db"], seq, "not-canonical")
 
 
-def test_changed_signature(opened: dict[str, Path]) -> None:
-    seq, _, entry = db_rows(opened["db"])[2]
+def test_changed_signature(opened: dict[str, Any]) -> None:
+    seq, _, entry = opened["db"].rows()[2]
     obj = orjson.loads(entry)
     sig = bytearray(base64.b64decode(obj["sig"]))
     sig[10] ^= 0x01
     obj["sig"] = base64.b64encode(bytes(sig)).decode()
     rewrite(opened["db"], seq, orjson.dumps(obj, option=orjson.OPT_SORT_KEYS))
-    verify_fails_at(opened["db"].parent, seq, "bad-signature")
+    verify_fails_at(opened["db"], seq, "bad-signature")
 
 
-def test_deleted_event_in_the_middle(opened: dict[str, Path]) -> None:
-    tamper(opened["db"], ("DELETE FROM stored_events WHERE originator_version = 4", ()))
-    verify_fails_at(opened["db"].parent, 5, "sequence-gap")
+def test_deleted_event_in_the_middle(opened: dict[str, Any]) -> None:
+    opened["db"].tamper(("DELETE FROM stored_events WHERE originator_version = 4", ()))
+    verify_fails_at(opened["db"], 5, "sequence-gap")
 
 
-def test_two_events_swapped(opened: dict[str, Path]) -> None:
-    rows = db_rows(opened["db"])
+def test_two_events_swapped(opened: dict[str, Any]) -> None:
+    rows = opened["db"].rows()
     (s4, _, e4), (s5, _, e5) = rows[3], rows[4]
-    tamper(
-        opened["db"],
+    opened["db"].tamper(
         ("UPDATE stored_events SET state = ? WHERE originator_version = ?", (e5, s4)),
         ("UPDATE stored_events SET state = ? WHERE originator_version = ?", (e4, s5)),
     )
-    verify_fails_at(opened["db"].parent, 4, "seq-mismatch")
+    verify_fails_at(opened["db"], 4, "seq-mismatch")
 
 
 def test_event_copied_from_another_ledger(
-    opened: dict[str, Path],
+    opened: dict[str, Any],
     tmp_path: Path,
     cli: Callable[..., Result],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # A second ledger of the same enterprise, with the same founder key: its events are
     # signed by a legitimate key, yet must not pass in the first ledger.
-    other = tmp_path / "other"
-    other.mkdir()
-    monkeypatch.chdir(other)
+    other = opened["db"].sibling("other")
+    monkeypatch.chdir(other.folder)
+    for name, value in other.env.items():
+        monkeypatch.setenv(name, value)
     founder = str(opened["founder"])
     assert (
         cli("init", "--enterprise", "SmartCoop", "--number", "0896.755.397", "--key", founder).code
@@ -132,19 +136,19 @@ def test_event_copied_from_another_ledger(
         ).code
         == 0
     )
-    seq, _, foreign = db_rows(other / "ledger.db")[2]
+    seq, _, foreign = other.rows()[2]
     rewrite(opened["db"], seq, foreign)
-    verify_fails_at(opened["db"].parent, seq, "wrong-ledger")
+    verify_fails_at(opened["db"], seq, "wrong-ledger")
 
 
-def forge_append(db: Path, key_path: Path, *, seq_offset: int = 1) -> int:
+def forge_append(db: Database, key_path: Path, *, seq_offset: int = 1) -> int:
     """Append an event signed by ``key_path`` right after the head, chain and all correct."""
-    last = parse_entry(db_rows(db)[-1][2]).envelope
+    last = parse_entry(db.rows()[-1][2]).envelope
     key = keys.load_signing_key(key_path, lambda p: b"")
     env = Envelope(
         ledger=last.ledger,
         seq=last.seq + seq_offset,
-        prev=parse_entry(db_rows(db)[-1][2]).id,
+        prev=parse_entry(db.rows()[-1][2]).id,
         type="MetricSubmitted",
         schema=1,
         effective="2025-12-31",
@@ -153,16 +157,18 @@ def forge_append(db: Path, key_path: Path, *, seq_offset: int = 1) -> int:
         payload={"year": 2025, "name": "forged", "value": "1", "unit": "EUR"},
     )
     data = entry_bytes(env, key.sign(env.signing_input()))
-    with sqlite3.connect(db) as c:
-        c.execute(
-            "INSERT INTO stored_events VALUES (?,?,?,?)",
+    db.execute(
+        (
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "VALUES (?,?,?,?)",
             (last.ledger.replace("-", ""), env.seq, env.type, data),
         )
+    )
     return env.seq
 
 
 def test_event_signed_by_revoked_key_after_revocation(
-    opened: dict[str, Path], cli: Callable[..., Result]
+    opened: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
     treasurer_id = keys.load_public_key(Path(f"{opened['treasurer']}.pub")).key_id
     assert (
@@ -193,31 +199,30 @@ def test_event_signed_by_revoked_key_after_revocation(
     )
     assert refused.code == 2 and "revoked-signer" in refused.err
     seq = forge_append(opened["db"], opened["treasurer"])
-    verify_fails_at(opened["db"].parent, seq, "revoked-signer")
+    verify_fails_at(opened["db"], seq, "revoked-signer")
 
 
-def test_event_signed_by_a_key_never_enrolled(opened: dict[str, Path], tmp_path: Path) -> None:
+def test_event_signed_by_a_key_never_enrolled(opened: dict[str, Any], tmp_path: Path) -> None:
     seq = forge_append(opened["db"], make_key(tmp_path, "Intruder"))
-    verify_fails_at(opened["db"].parent, seq, "unknown-signer")
+    verify_fails_at(opened["db"], seq, "unknown-signer")
 
 
-def test_stored_type_column_changed(opened: dict[str, Path]) -> None:
-    tamper(
-        opened["db"],
+def test_stored_type_column_changed(opened: dict[str, Any]) -> None:
+    opened["db"].tamper(
         ("UPDATE stored_events SET topic = 'SignerEnrolled' WHERE originator_version = 6", ()),
     )
-    verify_fails_at(opened["db"].parent, 6, "topic-mismatch")
+    verify_fails_at(opened["db"], 6, "topic-mismatch")
 
 
 def test_truncated_tail_is_not_an_integrity_failure_without_a_checkpoint(
-    opened: dict[str, Path],
+    opened: dict[str, Any],
 ) -> None:
     # Without an outside checkpoint a cut tail is undetectable (issue #3 adds --trusted);
     # this pins the limit so nobody believes otherwise.
     # A careful attacker also drops the tree nodes the last event completed; a careless one
     # leaves them, and the node count gives the cut away.
-    tamper(opened["db"], ("DELETE FROM stored_events WHERE originator_version = 6", ()))
-    careless = run_subprocess("verify", cwd=opened["db"].parent)
+    opened["db"].tamper(("DELETE FROM stored_events WHERE originator_version = 6", ()))
+    careless = run_subprocess("verify", cwd=opened["db"].folder, env=opened["db"].env)
     assert careless.code == 1 and "stored-tree-mismatch" in careless.out
-    tamper(opened["db"], ("DELETE FROM merkle_nodes WHERE (level, idx) IN ((0, 5), (1, 2))", ()))
-    assert run_subprocess("verify", cwd=opened["db"].parent).code == 0
+    opened["db"].tamper(("DELETE FROM merkle_nodes WHERE (level, idx) IN ((0, 5), (1, 2))", ()))
+    assert run_subprocess("verify", cwd=opened["db"].folder, env=opened["db"].env).code == 0

@@ -7,10 +7,11 @@ import base64
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
-from conftest import Result, db_rows, make_key, run_subprocess, tamper
+from conftest import Database, Result, make_key, run_subprocess, sqlite_only
 
 from ledger import checkpoint, keys, merkle, note, verify
 from ledger.envelope import Envelope, entry_bytes, event_id, parse_entry
@@ -18,7 +19,7 @@ from ledger.ledger import Draft, Ledger
 
 
 @pytest.fixture
-def logged(opened: dict[str, Path], cli: Callable[..., Result], tmp_path: Path) -> dict[str, Path]:
+def logged(opened: dict[str, Any], cli: Callable[..., Result], tmp_path: Path) -> dict[str, Any]:
     """The opened ledger, plus a Council key enrolled and a cosigned checkpoint at size 7."""
     council = make_key(tmp_path, "Conseil national")
     assert (
@@ -42,13 +43,13 @@ def logged(opened: dict[str, Path], cli: Callable[..., Result], tmp_path: Path) 
     return {**opened, "council": council, "cp": cp}
 
 
-def ledger_at(db: Path) -> Ledger:
-    return Ledger.open(str(db))
+def ledger_at(db: Database) -> Ledger:
+    return Ledger.open(db.location)
 
 
-def test_stored_tree_matches_the_reference_at_every_size(logged: dict[str, Path]) -> None:
+def test_stored_tree_matches_the_reference_at_every_size(logged: dict[str, Any]) -> None:
     ledger = ledger_at(logged["db"])
-    leaves = [merkle.leaf_hash(r[2]) for r in db_rows(logged["db"])]
+    leaves = [merkle.leaf_hash(r[2]) for r in logged["db"].rows()]
     tree = ledger.tree()
     for size in range(1, len(leaves) + 1):
         assert tree.root(size) == merkle.root_hash(leaves[:size])
@@ -58,7 +59,7 @@ def test_stored_tree_matches_the_reference_at_every_size(logged: dict[str, Path]
             assert tree.consistency_proof(old, size) == merkle.consistency_proof(leaves[:size], old)
 
 
-def test_checkpoint_note_is_c2sp(logged: dict[str, Path]) -> None:
+def test_checkpoint_note_is_c2sp(logged: dict[str, Any]) -> None:
     ledger = ledger_at(logged["db"])
     parsed = note.parse_note(logged["cp"].read_bytes())
     cp = note.parse_checkpoint(parsed.text)
@@ -76,7 +77,7 @@ def test_checkpoint_note_is_c2sp(logged: dict[str, Path]) -> None:
 
 @pytest.mark.parametrize("mutate", ["byte", "origin", "size"])
 def test_changed_checkpoint_is_refused(
-    logged: dict[str, Path], cli: Callable[..., Result], tmp_path: Path, mutate: str
+    logged: dict[str, Any], cli: Callable[..., Result], tmp_path: Path, mutate: str
 ) -> None:
     data = logged["cp"].read_bytes()
     changed = {
@@ -92,7 +93,7 @@ def test_changed_checkpoint_is_refused(
 
 
 def test_cosign_refuses_a_checkpoint_of_another_key(
-    logged: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    logged: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     ledger = ledger_at(logged["db"])
     stranger = keys.generate("Stranger")
@@ -104,14 +105,14 @@ def test_cosign_refuses_a_checkpoint_of_another_key(
 
 
 def test_checkpoint_needs_an_admin_or_secretary_key(
-    logged: dict[str, Path], cli: Callable[..., Result]
+    logged: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
     result = cli("checkpoint", "--key", str(logged["board"]))
     assert result.code == 2 and "needs role admin or secretary" in result.err
 
 
 def test_prove_gives_c2sp_tlog_proof_that_verifies(
-    logged: dict[str, Path], cli: Callable[..., Result]
+    logged: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
     text = cli("prove", "4", "--checkpoint", str(logged["cp"])).out
     head, checkpoint_note = text.split("\n\n", 1)
@@ -129,8 +130,9 @@ def test_prove_gives_c2sp_tlog_proof_that_verifies(
     assert outside.code == 2 and "not in this checkpoint" in outside.err
 
 
+@sqlite_only  # restores the file from a copy
 def test_verify_trusted_passes_then_catches_truncation_and_rewrite(
-    logged: dict[str, Path], cli: Callable[..., Result]
+    logged: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
     assert (
         cli(
@@ -149,35 +151,35 @@ def test_verify_trusted_passes_then_catches_truncation_and_rewrite(
         ).code
         == 0
     )
-    ok = run_subprocess("verify", "--trusted", str(logged["cp"]), cwd=logged["db"].parent)
+    ok = run_subprocess("verify", "--trusted", str(logged["cp"]), cwd=logged["db"].folder)
     assert ok.code == 0, ok
-    backup = logged["db"].parent / "backup.db"
-    with sqlite3.connect(logged["db"]) as src, sqlite3.connect(backup) as dst:
+    backup = logged["db"].folder / "backup.db"
+    with sqlite3.connect(logged["db"].location) as src, sqlite3.connect(backup) as dst:
         src.backup(dst)
-    tamper(logged["db"], ("DELETE FROM stored_events WHERE originator_version >= 6", ()))
+    logged["db"].tamper(("DELETE FROM stored_events WHERE originator_version >= 6", ()))
     cut = run_subprocess(
-        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].parent
+        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].folder
     )
     assert cut.code == 1
     assert orjson.loads(cut.out)["failures"][0]["reason"] == "truncated"
     # The enterprise rewrites event 5 with its own legitimate key and re-chains what follows.
-    with sqlite3.connect(backup) as src, sqlite3.connect(logged["db"]) as dst:
+    with sqlite3.connect(backup) as src, sqlite3.connect(logged["db"].location) as dst:
         src.backup(dst)
     rewrite_from(logged["db"], 5, logged["treasurer"].parent)
-    assert run_subprocess("verify", cwd=logged["db"].parent).code == 0  # undetectable alone
+    assert run_subprocess("verify", cwd=logged["db"].folder).code == 0  # undetectable alone
     bad = run_subprocess(
-        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].parent
+        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].folder
     )
     assert bad.code == 1
     first = orjson.loads(bad.out)["failures"][0]
     assert (first["seq"], first["reason"]) == (7, "checkpoint-mismatch")
 
 
-def rewrite_from(db: Path, seq: int, folder: Path) -> None:
+def rewrite_from(db: Database, seq: int, folder: Path) -> None:
     """Rewrite event ``seq`` (a figure) and re-sign every later event with its own signer's
     key (all in ``folder``), as an enterprise holding all its keys could; rebuilds the tree
     nodes too."""
-    rows = db_rows(db)
+    rows = db.rows()
     signers = {}
     for path in folder.glob("*.key"):
         k = keys.load_signing_key(path, lambda p: b"")
@@ -208,8 +210,7 @@ def rewrite_from(db: Path, seq: int, folder: Path) -> None:
         new_rows.append((entry, s))
         nodes += tree.append(merkle.leaf_hash(entry))
     ledger_hex = parse_entry(rows[0][2]).envelope.ledger.replace("-", "")
-    tamper(
-        db,
+    db.tamper(
         *[("UPDATE stored_events SET state = ? WHERE originator_version = ?", r) for r in new_rows],
         ("DELETE FROM merkle_nodes", ()),
         *[
@@ -239,20 +240,20 @@ def first_failure(report: dict[str, object]) -> tuple[int, str]:
     return failures[0]["seq"], failures[0]["reason"]
 
 
-def test_audit_of_an_exported_bundle(logged: dict[str, Path], cli: Callable[..., Result]) -> None:
-    folder = logged["db"].parent
+def test_audit_of_an_exported_bundle(logged: dict[str, Any], cli: Callable[..., Result]) -> None:
+    folder = logged["db"].folder
     assert cli("checkpoint", "record", str(logged["cp"]), "--key", str(logged["founder"])).code == 0
     bundle = export(folder)
     lines = bundle.read_bytes().splitlines()
     assert orjson.loads(lines[0])["bundle"] == "coop-ledger/bundle/v1"
-    assert lines[1:] == [r[2] for r in db_rows(logged["db"])]
+    assert lines[1:] == [r[2] for r in logged["db"].rows()]
     report = audit(folder, bundle, logged["council"], "--trusted", str(logged["cp"]))
     assert report["ok"] is True and report["events"] == 8
     assert report["late_entries"] == []
 
 
-def test_audit_catches_a_truncated_tail(logged: dict[str, Path]) -> None:
-    folder = logged["db"].parent
+def test_audit_catches_a_truncated_tail(logged: dict[str, Any]) -> None:
+    folder = logged["db"].folder
     bundle = export(folder)
     lines = bundle.read_bytes().splitlines(keepends=True)
     bundle.write_bytes(b"".join(lines[:-2]))
@@ -262,8 +263,8 @@ def test_audit_catches_a_truncated_tail(logged: dict[str, Path]) -> None:
     ) == (6, "truncated")
 
 
-def test_audit_catches_a_rewritten_middle_event(logged: dict[str, Path]) -> None:
-    folder = logged["db"].parent
+def test_audit_catches_a_rewritten_middle_event(logged: dict[str, Any]) -> None:
+    folder = logged["db"].folder
     rewrite_from(logged["db"], 5, logged["treasurer"].parent)
     bundle = export(folder)
     assert audit(folder, bundle, logged["council"])["ok"] is True  # signatures all fine
@@ -271,16 +272,17 @@ def test_audit_catches_a_rewritten_middle_event(logged: dict[str, Path]) -> None
     assert first_failure(report) == (7, "checkpoint-mismatch")
 
 
+@sqlite_only  # forks the ledger by copying the file
 def test_audit_catches_a_fork(
-    logged: dict[str, Path], cli: Callable[..., Result], tmp_path: Path
+    logged: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     # Two ledgers sharing the first 7 events, then each its own figure: the Council holds a
     # checkpoint of branch A at size 8; the bundle it is shown is branch B.
-    folder = logged["db"].parent
+    folder = logged["db"].folder
     fork = tmp_path / "fork.db"
-    with sqlite3.connect(logged["db"]) as src, sqlite3.connect(fork) as dst:
+    with sqlite3.connect(logged["db"].location) as src, sqlite3.connect(fork) as dst:
         src.backup(dst)
-    for db, value in ((logged["db"], "1"), (fork, "2")):
+    for db, value in ((logged["db"].location, "1"), (str(fork), "2")):
         assert (
             cli(
                 "--ledger",
@@ -309,9 +311,9 @@ def test_audit_catches_a_fork(
 
 
 def test_audit_refuses_a_trusted_checkpoint_without_its_cosignature(
-    logged: dict[str, Path], tmp_path: Path
+    logged: dict[str, Any], tmp_path: Path
 ) -> None:
-    folder = logged["db"].parent
+    folder = logged["db"].folder
     bundle = export(folder)
     stripped = tmp_path / "stripped"
     data = logged["cp"].read_bytes()
@@ -324,9 +326,9 @@ def test_audit_refuses_a_trusted_checkpoint_without_its_cosignature(
 
 
 def test_removed_cosignature_in_a_recorded_checkpoint(
-    logged: dict[str, Path], cli: Callable[..., Result]
+    logged: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
-    folder = logged["db"].parent
+    folder = logged["db"].folder
     assert cli("checkpoint", "record", str(logged["cp"]), "--key", str(logged["founder"])).code == 0
     bundle = export(folder)
     lines = bundle.read_bytes().splitlines(keepends=True)
@@ -341,10 +343,10 @@ def test_removed_cosignature_in_a_recorded_checkpoint(
     assert first_failure(audit(folder, bundle, logged["council"])) == (8, "bad-signature")
 
 
-def test_late_entries_are_listed(logged: dict[str, Path], cli: Callable[..., Result]) -> None:
+def test_late_entries_are_listed(logged: dict[str, Any], cli: Callable[..., Result]) -> None:
     # The checkpoint was cosigned this year, so it closed last year: a figure for last year
     # recorded after it is backdating the Council can see.
-    folder = logged["db"].parent
+    folder = logged["db"].folder
     ledger = ledger_at(logged["db"])
     closed = int(ledger.entry(7).envelope.recorded_at[:4]) - 1
     assert (
@@ -414,7 +416,7 @@ def test_late_entries_are_listed(logged: dict[str, Path], cli: Callable[..., Res
     assert "late entry: event 8 (MetricSubmitted" in text.out
 
 
-def test_forged_recorded_checkpoint_fails_verification(logged: dict[str, Path]) -> None:
+def test_forged_recorded_checkpoint_fails_verification(logged: dict[str, Any]) -> None:
     ledger = ledger_at(logged["db"])
     founder = keys.load_signing_key(logged["founder"], lambda p: b"")
     wrong = checkpoint.sign(ledger.origin(), 7, b"\x00" * 32, founder).to_bytes().decode()
@@ -425,18 +427,17 @@ def test_forged_recorded_checkpoint_fails_verification(logged: dict[str, Path]) 
     assert [(f.seq, f.reason) for f in result.failures] == [(8, "bad-checkpoint")]
 
 
-def test_tampered_tree_nodes_are_caught(logged: dict[str, Path]) -> None:
-    tamper(
-        logged["db"],
+def test_tampered_tree_nodes_are_caught(logged: dict[str, Any]) -> None:
+    logged["db"].tamper(
         ("UPDATE merkle_nodes SET hash = ? WHERE level = 0 AND idx = 2", (b"\x11" * 32,)),
     )
-    result = run_subprocess("verify", "--json", cwd=logged["db"].parent)
+    result = run_subprocess("verify", "--json", cwd=logged["db"].folder)
     assert result.code == 1
     assert orjson.loads(result.out)["failures"][0]["reason"] == "stored-tree-mismatch"
 
 
 def test_incremental_audit_checks_only_new_signatures(
-    logged: dict[str, Path], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
+    logged: dict[str, Any], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from ledger import transparency
 
@@ -458,7 +459,7 @@ def test_incremental_audit_checks_only_new_signatures(
             ).code
             == 0
         )
-    bundle = export(logged["db"].parent)
+    bundle = export(logged["db"].folder)
     calls = []
     real = verify.verify_signature
     monkeypatch.setattr(verify, "verify_signature", lambda *a: calls.append(1) or real(*a))  # type: ignore[func-returns-value]

@@ -20,6 +20,8 @@ from typing import Annotated, Any, NoReturn
 
 import orjson
 import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from typer.exceptions import TyperException
 
 from ledger import (
@@ -36,7 +38,8 @@ from ledger import (
 from ledger.catalogue import ROLES
 from ledger.envelope import Entry
 from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError, StoreError
-from ledger.ledger import Draft, Ledger
+from ledger.ledger import Draft, Ledger, Summary, summaries
+from ledger.store import Store, open_store
 from ledger.verify import TrustedCheckpoint, VerificationResult, verify_ledger
 
 PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
@@ -72,6 +75,7 @@ app.add_typer(report_app, name="report")
 @dataclass(frozen=True, slots=True)
 class Options:
     target: str
+    select: str | None
 
 
 @app.callback()
@@ -83,11 +87,22 @@ def _options(
             "--ledger",
             envvar="LEDGER_URL",
             metavar="TARGET",
-            help="The ledger store: a SQLite file path (created by init).",
+            help="The ledger store: a SQLite file path (created by init) or a "
+            "postgresql://USER@HOST:PORT/DB[?schema=NAME] URL.",
         ),
     ] = "ledger.db",
+    ledger_id: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger-id",
+            envvar="LEDGER_ID",
+            metavar="ID",
+            help="Which ledger of a store holding several: its id or its enterprise number "
+            "(see: ledger ledgers).",
+        ),
+    ] = None,
 ) -> None:
-    ctx.obj = Options(target=ledger)
+    ctx.obj = Options(target=ledger, select=ledger_id)
 
 
 def _target(ctx: typer.Context) -> str:
@@ -130,11 +145,12 @@ def _signing_key(path: Path) -> keys.SigningKey:
     return keys.load_signing_key(path, _passphrase)
 
 
-_opened: list[Ledger] = []  # closed by main(), so SQLite folds its WAL back into the file
+_opened: list[Store] = []  # closed by main(), so SQLite folds its WAL back into the file
 
 
 def _open(ctx: typer.Context, *, read_only: bool = False) -> Ledger:
-    return _keep(Ledger.open(_target(ctx), read_only=read_only))
+    options: Options = ctx.obj
+    return _keep(Ledger.open(options.target, read_only=read_only, select=options.select))
 
 
 def _open_caching(ctx: typer.Context) -> Ledger:
@@ -147,8 +163,13 @@ def _open_caching(ctx: typer.Context) -> Ledger:
 
 
 def _keep(ledger: Ledger) -> Ledger:
-    _opened.append(ledger)
+    _opened.append(ledger.store)
     return ledger
+
+
+def _keep_store(store: Store) -> Store:
+    _opened.append(store)
+    return store
 
 
 # --- keys -------------------------------------------------------------------------------------
@@ -189,8 +210,53 @@ def init(
     ledger = Ledger.create(
         _target(ctx), enterprise=enterprise, number=number, key=_signing_key(key)
     )
+    _keep(ledger)
     typer.echo(f"opened ledger {ledger.id} for {enterprise} ({number}) in {_target(ctx)}", err=True)
+    others = len(ledger.store.ledgers()) - 1
+    if others:
+        typer.echo(
+            f"the store holds {others} other ledger{'s' * (others > 1)}: choose this one with "
+            f"--ledger-id {ledger.id} (or {number})",
+            err=True,
+        )
     typer.echo(str(ledger.id))
+
+
+@app.command("ledgers")
+def ledgers_command(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON Lines, one ledger a line.")] = False,
+) -> None:
+    """List the ledgers of the store: id, enterprise number, name, events, head (as stored;
+    ledger audit --all proves them)."""
+    store = _keep_store(open_store(_target(ctx), read_only=True))
+    for summary in summaries(store):
+        if as_json:
+            _echo_json(summary.to_json())
+        else:
+            typer.echo(
+                f"{summary.id}  {summary.number}  {summary.events:>9} events  "
+                f"head {summary.head[:16]}  {summary.enterprise}"
+            )
+
+
+@app.command("import")
+def import_command(
+    ctx: typer.Context,
+    bundle_file: Annotated[
+        Path, typer.Argument(metavar="BUNDLE", help="A bundle written by ledger export.")
+    ],
+) -> None:
+    """Verify a bundle completely, then write its ledger into the store (or the events the
+    store lacks, when it holds an earlier copy of that ledger). Nothing is written if the bundle
+    fails verification or has forked from the stored copy."""
+    done = transparency.import_bundle(_target(ctx), bundle_file)
+    typer.echo(
+        f"imported {done.events} events of ledger {done.ledger} into {_target(ctx)} "
+        f"(now {done.size})",
+        err=True,
+    )
+    typer.echo(str(done.ledger))
 
 
 # --- signers ----------------------------------------------------------------------------------
@@ -641,24 +707,89 @@ def export(
 
 @app.command()
 def audit(
-    bundle_file: Annotated[Path, typer.Argument(metavar="BUNDLE", help="An exported bundle.")],
+    ctx: typer.Context,
+    bundle_file: Annotated[
+        Path | None, typer.Argument(metavar="[BUNDLE]", help="An exported bundle.")
+    ] = None,
     trust: Annotated[
-        list[Path],
-        typer.Option("--trust", help="A trusted public key file (repeatable), e.g. the Council's."),
-    ],
+        list[Path] | None,
+        typer.Option(
+            "--trust",
+            help="A trusted public key file (repeatable), e.g. the Council's; required for a "
+            "bundle.",
+        ),
+    ] = None,
     trusted: Annotated[
         Path | None,
         typer.Option(
             "--trusted", help="The last checkpoint you trust: prove the bundle extends it."
         ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    every: Annotated[
+        bool, typer.Option("--all", help="Audit every ledger of the --ledger store instead.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON document (JSON Lines with --all).")
+    ] = False,
 ) -> None:
     """Audit a bundle offline, without any database: everything verify checks, checkpoint
-    signatures by the trusted keys, consistency with the trusted checkpoint, late entries."""
-    keys_ = [keys.load_public_key(p, "--trust") for p in trust]
+    signatures by the trusted keys, consistency with the trusted checkpoint, late entries.
+
+    With --all, audit every ledger of the store in parallel, one line per ledger; cosignatures
+    count when made by a --trust key (default: the council keys each ledger enrols). Exit 1 when
+    any ledger fails."""
+    keys_ = [keys.load_public_key(p, "--trust") for p in trust or []]
+    if every:
+        if bundle_file is not None or trusted is not None:
+            raise InputError("--all", "--all audits the store: give no BUNDLE and no --trusted")
+        _audit_store(_target(ctx), keys_ or None, as_json)
+    if bundle_file is None:
+        raise InputError("BUNDLE", "give a bundle to audit, or --all to audit the store")
+    if not keys_:
+        raise InputError("--trust", "give the public key you trust, e.g. --trust council.pub")
     data = _read(trusted, "--trusted") if trusted else None
     _report(transparency.audit_bundle(bundle_file, keys_, data), as_json, late_entries=True)
+
+
+def _audit_store(target: str, trust: list[keys.PublicKey] | None, as_json: bool) -> NoReturn:
+    ledgers = summaries(_keep_store(open_store(target, read_only=True)))
+    failed = 0
+    with Progress(
+        TextColumn("auditing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("ledgers"),
+        console=Console(stderr=True),
+        transient=True,
+        disable=as_json or not sys.stderr.isatty(),
+    ) as progress:
+        task = progress.add_task("audit", total=len(ledgers))
+        for summary, result in transparency.audit_store(target, ledgers, trust):
+            progress.advance(task)
+            failed += not result.ok
+            # rich keeps the bar below what goes to stdout meanwhile
+            typer.echo(_audit_line(summary, result, as_json))
+    if not as_json:
+        typer.echo(f"{len(ledgers) - failed} of {len(ledgers)} ledgers intact", err=True)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _audit_line(summary: Summary, result: VerificationResult, as_json: bool) -> str:
+    if as_json:
+        found = result.to_json(late_entries=True)
+        found.update(enterprise=summary.enterprise, number=summary.number)
+        return orjson.dumps(found).decode()
+    if result.ok:
+        late = len(result.late_entries)
+        extra = f"; {late} late entr{'ies' if late > 1 else 'y'}" if late else ""
+        return (
+            f"ok      {summary.id}  {summary.number}  {result.events} events  "
+            f"root {result.root[:16]}{extra}"
+        )
+    first = result.failures[0]
+    return (
+        f"FAILED  {summary.id}  {summary.number}  event {first.seq}: {first.reason}: {first.detail}"
+    )
 
 
 def _cut(as_known_at: str | None, field: str = "--as-known-at") -> str | None:

@@ -146,7 +146,7 @@ def parse_entry(data: bytes) -> Entry:
         missing = sorted(_FIELDS - set(obj)) + (["sig"] if sig_text is None else [])
         extra = sorted(set(obj) - _FIELDS)
         raise EntryError("malformed", f"fields missing {missing}, unexpected {extra}")
-    if obj["v"] != FORMAT_VERSION:
+    if type(obj["v"]) is not int or obj["v"] != FORMAT_VERSION:  # true == 1 in Python
         raise EntryError("malformed", f"format version {obj['v']!r}, expected {FORMAT_VERSION}")
     _expect(obj, "ledger", _UUID)
     _expect(obj, "prev", _HEX64)

@@ -9,13 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger import catalogue, semantics, values
+from ledger import canonical, catalogue, semantics, values
 from ledger.errors import InputError
 from ledger.ledger import Draft
 
@@ -140,6 +141,16 @@ def coerce(form: Form, name: str, value: Any, *, where: str | None = None) -> An
 
 
 def _coerce(spec: Mapping[str, Any], value: Any, label: str) -> Any:
+    # What the schemas cannot refuse but canonical bytes cannot hold (integers beyond
+    # ±(2**53-1); lone surrogates, which undecodable command-line bytes become) would pass
+    # validation and fail only when the event is encoded, as an internal error.
+    if type(value) is int and abs(value) > canonical.MAX_SAFE_INTEGER:
+        raise InputError(label, f"{value} is outside ±(2**53-1), the integers a ledger holds")
+    if isinstance(value, str) and not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(label, f"{value!r} is not text (bytes that are not UTF-8?)") from None
     if spec.get("type") == "string" and isinstance(value, str):
         pattern = spec.get("pattern")
         if pattern in DECIMAL_PATTERNS:
@@ -167,14 +178,15 @@ def corrected(
         kind = spec.get("type")
         try:
             if kind == "integer":
-                replacement[name] = int(text)
+                replacement[name] = _coerce(spec, int(text), label)
             elif kind == "boolean":
                 replacement[name] = {"true": True, "false": False}[text]
             elif kind == "array":
                 replacement[name] = json.loads(text)
+                canonical.encode(replacement[name])  # floats, lone surrogates: not in a ledger
             else:
                 replacement[name] = _coerce(spec, text, label)
-        except (ValueError, KeyError):
+        except (ValueError, KeyError, RecursionError):
             raise InputError(label, f"{text!r} is not a {kind}") from None
     if replacement == dict(payload):
         raise InputError("--set", "nothing changes; a correction must change something")
@@ -197,14 +209,24 @@ def draft(form: Form, given: Mapping[str, Any], effective: str | None, base: Pat
     return Draft(form.type, payload, effective)
 
 
+MAX_TEXT_FILE = 16 * 1024 * 1024  # far above any field's maxLength; /dev/zero is not
+
+
 def read_text(path: Path, label: str) -> str:
-    """A text file exactly as written (UTF-8; nothing stripped or normalised)."""
+    """A text file exactly as written (UTF-8; nothing stripped or normalised), at most
+    ``MAX_TEXT_FILE`` bytes."""
     try:
-        return path.read_bytes().decode("utf-8")
+        with path.open("rb") as f:
+            data = f.read(MAX_TEXT_FILE + 1)
+        if len(data) > MAX_TEXT_FILE:
+            raise InputError(label, f"{path} is larger than {MAX_TEXT_FILE} bytes")
+        return data.decode("utf-8")
     except OSError as e:
         raise InputError(label, f"cannot read {path}: {e.strerror}") from e
     except UnicodeDecodeError as e:
         raise InputError(label, f"{path} is not UTF-8 text ({e.reason} at byte {e.start})") from e
+    except ValueError as e:  # a NUL in a path written in a minutes file
+        raise InputError(label, f"cannot read {str(path)!r}: {e}") from e
 
 
 # --- figures in bulk ------------------------------------------------------------------------------
@@ -225,8 +247,15 @@ CSV_COLUMNS = (
 def metrics_csv(text: str, year: int, source: str) -> list[Draft]:
     """Figures of one year from CSV text (header ``name,value,unit`` then any of the optional
     columns of ``CSV_COLUMNS``). A bad row raises ``InputError`` naming its line."""
-    form = BY_COMMAND["metric"]
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _metrics(reader, year, source)
+    except csv.Error as e:  # e.g. a cell over the csv module's field size limit
+        raise InputError(f"{source} line {reader.reader.line_num}", f"not CSV: {e}") from None
+
+
+def _metrics(reader: csv.DictReader[str], year: int, source: str) -> list[Draft]:
+    form = BY_COMMAND["metric"]
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in CSV_COLUMNS]
     missing = [c for c in ("name", "value", "unit") if c not in header]
@@ -258,6 +287,14 @@ def metrics_csv(text: str, year: int, source: str) -> list[Draft]:
 # --- minutes --------------------------------------------------------------------------------------
 
 _CHILDREN = {"article": "article", "repeal": "article-repeal", "legal_form": "legal-form"}
+# tomllib takes time quadratic in the parts of one dotted key (a.b.c… or [a.b.c…]): a 200 kB
+# key would take minutes. Minutes need two parts. The atomic group and the look-behind keep
+# this search linear.
+MAX_KEY_PARTS = 64
+_DOTTED_KEY = re.compile(
+    r"(?<![A-Za-z0-9_-])(?:(?>[A-Za-z0-9_-]+|\"[^\"\n]*\"|'[^'\n]*')[ \t]*\.[ \t]*)"
+    f"{{{MAX_KEY_PARTS}}}"
+)
 
 
 def minutes_toml(text: str, source: str, base: Path) -> list[Draft]:
@@ -267,12 +304,20 @@ def minutes_toml(text: str, source: str, base: Path) -> list[Draft]:
     and legal-form change); their references to each other are *relative*: the ledger fills in
     sequence numbers when it appends them (``Draft.links``).
     """
+    if _DOTTED_KEY.search(text):
+        raise InputError(source, f"a key has more than {MAX_KEY_PARTS} dotted parts")
     try:
         doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+    except ValueError as e:  # TOMLDecodeError, or an integer of more than 4300 digits
         raise InputError(source, f"not TOML: {e}") from None
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        raise InputError(source, "not TOML: arrays or tables nested too deeply") from None
     unknown = set(doc) - {"assembly", "resolution"}
-    if unknown or not isinstance(doc.get("assembly"), dict):
+    if (
+        unknown
+        or not isinstance(doc.get("assembly"), dict)
+        or not isinstance(doc.get("resolution", []), list)
+    ):
         raise InputError(
             source,
             "expected an [assembly] table and [[resolution]] tables "

@@ -34,9 +34,9 @@ PassphraseSource = Callable[[Path], bytes]
 SIGNING_CHUNK = 256  # messages a signing thread takes at a time
 
 _FIELD = re.compile(rb"^(name|key-id): (.*)$", re.MULTILINE)
-_P = 2**255 - 19
 # Encodings of the eight small-order points of edwards25519 and their non-canonical twins
-# (C2SP/CCTV ed25519 vectors README). A key among them verifies signatures on many messages.
+# (C2SP/CCTV ed25519 vectors README), checked against a signature's R, where decoding the point
+# would cost more than the verification itself.
 _SMALL_ORDER = frozenset(
     bytes.fromhex(h)
     for h in (
@@ -64,28 +64,115 @@ def key_id(public_key: bytes) -> str:
 
 
 def check_public_key(field: str, public_key: bytes) -> None:
-    """Refuse keys no honest signer has: wrong length, non-canonical or small-order encodings."""
+    """Refuse keys no honest signer has (docs/RELIABILITY.md, "Keys and signatures").
+
+    A key must be the canonical encoding of a point of the prime-order subgroup: wrong
+    lengths, non-canonical encodings (y >= p, or x = 0 with the sign bit set), encodings of no
+    curve point, small-order points and mixed-order points (a small-order component,
+    [L]A != identity) raise ``InputError(field, ...)``. Costs a few milliseconds of Python
+    arithmetic; meant for enrolment and for the first sight of a key, not for each signature.
+    """
     if len(public_key) != 32:
         raise InputError(field, f"an Ed25519 public key has 32 bytes, got {len(public_key)}")
-    if public_key in _SMALL_ORDER:
-        raise InputError(field, "small-order Ed25519 public key refused")
-    if int.from_bytes(public_key, "little") & ((1 << 255) - 1) >= _P:
+    y = int.from_bytes(public_key, "little") & ((1 << 255) - 1)
+    # x = 0 exactly when y = ±1, and RFC 8032 refuses the sign bit on x = 0 ("-0").
+    if y >= _P or (y in (1, _P - 1) and public_key[31] & 0x80):
         raise InputError(field, "non-canonical Ed25519 public key encoding refused")
+    point = _decode_point(public_key)
+    if point is None:
+        raise InputError(field, "Ed25519 public key that is no curve point refused")
+    if _is_identity(_scalar_mult(8, point)):
+        raise InputError(field, "small-order Ed25519 public key refused")
+    if not _is_identity(_scalar_mult(_L, point)):
+        raise InputError(field, "mixed-order Ed25519 public key (small-order component) refused")
 
 
 def verify_signature(public_key: bytes, signature: bytes, message: bytes) -> bool:
-    """Ed25519 verification with OpenSSL's rules (rejects non-canonical S and R encodings)."""
+    """Whether ``signature`` is a valid Ed25519 signature of ``message`` by ``public_key``.
+
+    Accepts only what every common verifier accepts (docs/RELIABILITY.md): OpenSSL's rules
+    (canonical R and S, the cofactorless equation [S]B = R + [k]A), a key that
+    ``check_public_key`` accepts, and an R that is not a small-order point. Never raises.
+    """
+    key = _public_key_object(public_key)
+    if key is None or signature[:32] in _SMALL_ORDER:
+        return False
     try:
-        _public_key_object(public_key).verify(signature, message)
+        key.verify(signature, message)
     except (InvalidSignature, ValueError):
         return False
     return True
 
 
 @functools.lru_cache(maxsize=1024)
-def _public_key_object(public_key: bytes) -> Ed25519PublicKey:
-    # Loading a key costs about as much as a tenth of a verification; ledgers have few keys.
+def _public_key_object(public_key: bytes) -> Ed25519PublicKey | None:
+    # Loading and checking a key costs milliseconds, a verification a tenth of one; ledgers
+    # have few keys. A key refused here makes every signature by it invalid, however it got
+    # into a ledger (an enrolment event written without the CLI, a bundle from elsewhere).
+    try:
+        check_public_key("public key", public_key)
+    except InputError:
+        return None
     return Ed25519PublicKey.from_public_bytes(public_key)
+
+
+# --- edwards25519 in plain integers (RFC 8032 §5.1), for the key policy only --------------------
+
+_P = 2**255 - 19
+_L = 2**252 + 27742317777372353535851937790883648493  # the prime order of the base point
+_D = -121665 * pow(121666, -1, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+# Extended coordinates (X, Y, Z, T): x = X/Z, y = Y/Z, x*y = T/Z.
+_Point = tuple[int, int, int, int]
+_IDENTITY: _Point = (0, 1, 1, 0)
+
+
+def _decode_point(encoded: bytes) -> _Point | None:
+    """The point a 32-byte encoding names (RFC 8032 §5.1.3), or None for an encoding that
+    names none: y >= p, no square root for x, or x = 0 with the sign bit set."""
+    n = int.from_bytes(encoded, "little")
+    y, sign = n & ((1 << 255) - 1), n >> 255
+    if y >= _P:
+        return None
+    u, v = (y * y - 1) % _P, (_D * y * y + 1) % _P
+    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
+    if (v * x * x - u) % _P:
+        if (v * x * x + u) % _P:
+            return None
+        x = x * _SQRT_M1 % _P
+    if x == 0 and sign:
+        return None
+    if x & 1 != sign:
+        x = _P - x
+    return (x, y, 1, x * y % _P)
+
+
+def _add(p: _Point, q: _Point) -> _Point:
+    # RFC 8032 §5.1.4. The formulas are complete on edwards25519, so they also double.
+    x1, y1, z1, t1 = p
+    x2, y2, z2, t2 = q
+    a = (y1 - x1) * (y2 - x2) % _P
+    b = (y1 + x1) * (y2 + x2) % _P
+    c = 2 * t1 * t2 * _D % _P
+    d = 2 * z1 * z2 % _P
+    e, f, g, h = b - a, d - c, d + c, b + a
+    return (e * f % _P, g * h % _P, f * g % _P, e * h % _P)
+
+
+def _scalar_mult(k: int, p: _Point) -> _Point:
+    # Not constant-time, which is fine: only public keys go through here.
+    q = _IDENTITY
+    while k:
+        if k & 1:
+            q = _add(q, p)
+        p = _add(p, p)
+        k >>= 1
+    return q
+
+
+def _is_identity(p: _Point) -> bool:
+    x, y, z, _ = p
+    return x % _P == 0 and (y - z) % _P == 0
 
 
 @dataclass(frozen=True, slots=True)

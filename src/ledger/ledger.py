@@ -11,7 +11,7 @@ import dataclasses
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -34,6 +34,7 @@ from ledger.signers import REGISTRY_TYPES, Refusal, Registry
 from ledger.store import Conflict, Row, Store, open_store
 from ledger.tree import LedgerTree
 from ledger.values import format_instant
+from ledger.verify import paged
 
 Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 50
@@ -71,16 +72,23 @@ class Ledger:
     clock: Clock = field(default=lambda: utc_now())
 
     @classmethod
-    def open(cls, target: str, *, read_only: bool = False, clock: Clock | None = None) -> Ledger:
+    def open(
+        cls,
+        target: str,
+        *,
+        read_only: bool = False,
+        clock: Clock | None = None,
+        select: str | None = None,
+    ) -> Ledger:
+        """Open the ledger of ``target``; ``select`` (a ledger id or enterprise number) picks
+        one when the store holds several."""
         store = open_store(target, read_only=read_only)
-        ids = store.ledgers()
-        if not ids:
+        try:
+            found = choose(store, target, select)
+        except BaseException:
             store.close()
-            raise LedgerStateError(f"no ledger in {target}; create one with: ledger init")
-        if len(ids) > 1:
-            store.close()
-            raise LedgerStateError(f"{target} holds {len(ids)} ledgers; this version reads one")
-        return cls(store=store, id=ids[0], clock=clock or (lambda: utc_now()))
+            raise
+        return cls(store=store, id=found, clock=clock or (lambda: utc_now()))
 
     @classmethod
     def create(
@@ -107,9 +115,13 @@ class Ledger:
         }
         catalogue.validate("LedgerOpened", 1, payload)
         store = open_store(target, create=True)
-        if store.ledgers():
+        taken = [s for s in summaries(store) if s.number == number]
+        if taken:
             store.close()
-            raise LedgerStateError(f"{target} holds a ledger already; init refuses to add one")
+            raise LedgerStateError(
+                f"{target} holds the ledger of {number} already ({taken[0].id}); "
+                "init refuses to open a second one"
+            )
         ledger = cls(store=store, id=uuid.uuid4(), clock=clock or (lambda: utc_now()))
         ledger.append(key, [Draft("LedgerOpened", payload)])
         return ledger
@@ -183,6 +195,25 @@ class Ledger:
                 continue
             return entries
         raise StoreError(f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the head busy")
+
+    def extend(self, rows: Iterable[Row], batch: int = 2000) -> int:
+        """Append entries signed elsewhere (an imported bundle, verified by the caller) with the
+        tree nodes they complete, ``batch`` events a transaction; returns how many.
+
+        An interrupted import leaves a prefix, which verifies; importing again completes it.
+        """
+        tree = LedgerTree(self.store, self.id).compact_range(self.size())
+        count = 0
+        for page in paged(rows, batch):
+            nodes = [node for row in page for node in tree.append(merkle.leaf_hash(row.entry))]
+            try:
+                self.store.append(self.id, page, nodes)
+            except Conflict as e:
+                raise StoreError(
+                    f"another writer appended to ledger {self.id} during the import; run it again"
+                ) from e
+            count += len(page)
+        return count
 
     def _signed(self, key: SigningKey, drafts: Sequence[Draft]) -> list[Entry]:
         """The drafts as signed entries on the current head; signing overlaps building."""
@@ -304,6 +335,83 @@ class _Known:
             raise InputError(*problem)
         # Correcting an event takes the right to sign it in the first place.
         return registry.check(dataclasses.replace(env, type=target.type))
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """One ledger of a store, as ``ledger ledgers`` lists it (from its genesis and its head,
+    trusted as stored: ``verify`` proves them)."""
+
+    id: UUID
+    enterprise: str
+    number: str
+    events: int
+    head: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ledger": str(self.id),
+            "enterprise": self.enterprise,
+            "number": self.number,
+            "events": self.events,
+            "head": self.head,
+        }
+
+
+def summaries(store: Store) -> list[Summary]:
+    """Every ledger of ``store``, oldest first. A genesis or head that does not parse leaves
+    its fields empty: listing must work on a broken store, which ``audit --all`` then names."""
+    found = []
+    for ledger_id in store.ledgers():
+        [genesis] = store.rows(ledger_id, [1])
+        last = store.last(ledger_id) or genesis
+        opened, head = _parse_or_none(genesis), _parse_or_none(last)
+        payload = opened.envelope.payload if opened else {}
+        found.append(
+            Summary(
+                ledger_id,
+                str(payload.get("enterprise", "")),
+                str(payload.get("number", "")),
+                last.seq,
+                head.id if head else "",
+            )
+        )
+    return found
+
+
+def _parse_or_none(row: Row) -> Entry | None:
+    try:
+        return parse_entry(row.entry)
+    except EntryError:
+        return None
+
+
+def choose(store: Store, target: str, select: str | None) -> UUID:
+    """The ledger of ``store`` that ``select`` names (its id, or its enterprise number), or its
+    only ledger when ``select`` is None."""
+    ids = store.ledgers()
+    if not ids:
+        raise LedgerStateError(f"no ledger in {target}; create one with: ledger init")
+    if select is None:
+        if len(ids) > 1:
+            raise InputError(
+                "--ledger-id",
+                f"{target} holds {len(ids)} ledgers; choose one with --ledger-id ID or "
+                "NUMBER (see: ledger ledgers)",
+            )
+        return ids[0]
+    wanted = select.strip().lower().replace("-", "")
+    for ledger_id in ids:
+        if ledger_id.hex == wanted:
+            return ledger_id
+    digits = "".join(c for c in select if c.isdigit())
+    if len(digits) == 10:
+        for summary in summaries(store):
+            if summary.number.replace(".", "") == digits:
+                return summary.id
+    raise InputError(
+        "--ledger-id", f"no ledger {select!r} in {target}; list them with: ledger ledgers"
+    )
 
 
 def _parse(row: Row) -> Entry:

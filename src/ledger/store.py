@@ -1,58 +1,59 @@
-"""The store: ledgers as eventsourcing streams, one stream per enterprise ledger.
+"""The store: ledgers as eventsourcing streams, one stream per enterprise ledger, in a SQLite
+file or a PostgreSQL database.
 
-Each event is an eventsourcing ``StoredEvent`` whose originator id is the ledger id, whose
-originator version is the sequence number, whose topic is the event type and whose state is the
-entry's canonical bytes, untouched. The unique (originator id, version) key is the lock between
-concurrent writers: the loser gets ``Conflict`` and must re-read, re-sign and retry.
+Each event is an eventsourcing ``StoredEvent`` whose originator id is the ledger id (32 hex
+digits, as text, on both backends), whose originator version is the sequence number, whose topic
+is the event type and whose state is the entry's canonical bytes, untouched. The unique
+(originator id, version) key is the lock between concurrent writers: the loser gets ``Conflict``
+and must re-read, re-sign and retry.
 
-Append-only is also enforced by the database: triggers refuse UPDATE and DELETE on the events
-table (an attacker with file access can drop them; verification, not the triggers, is the proof).
+Append-only is also enforced by the database: triggers refuse UPDATE and DELETE (and TRUNCATE on
+PostgreSQL) on the events and tree tables. An attacker with database access can drop them;
+verification, not the triggers, is the proof.
+
+The SQL is written once, with ``?`` placeholders and types both dialects accept; the two
+``Store`` subclasses differ only in connecting, creating the schema and the recorder's insert.
 """
 
 from __future__ import annotations
 
+import getpass
+import os
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError as RecordConflict
 from eventsourcing.persistence import PersistenceError, StoredEvent
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
-from ledger.errors import LedgerStateError, StoreError
+from ledger.errors import InputError, LedgerStateError, StoreError
 
 EVENTS_TABLE = "stored_events"
+NODES_TABLE = "merkle_nodes"
+VIEWS_TABLE = "projection_views"
 LOCK_TIMEOUT_SECONDS = 30
+CONNECT_TIMEOUT_SECONDS = 5
 PAGE = 2000
 T = TypeVar("T")
 
-NODES_TABLE = "merkle_nodes"
 _NODES = (
     f"CREATE TABLE IF NOT EXISTS {NODES_TABLE} (ledger TEXT NOT NULL, level INTEGER NOT NULL, "
-    "idx INTEGER NOT NULL, hash BLOB NOT NULL, PRIMARY KEY (ledger, level, idx)) WITHOUT ROWID"
+    "idx BIGINT NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (ledger, level, idx)){suffix}"
 )
-VIEWS_TABLE = "projection_views"
 _VIEWS = (
     f"CREATE TABLE IF NOT EXISTS {VIEWS_TABLE} (ledger TEXT NOT NULL, name TEXT NOT NULL, "
-    "size INTEGER NOT NULL, state BLOB NOT NULL, PRIMARY KEY (ledger, name))"
+    "size BIGINT NOT NULL, state {blob} NOT NULL, PRIMARY KEY (ledger, name))"
 )
 _TOPIC_INDEX = (
     f"CREATE INDEX IF NOT EXISTS {EVENTS_TABLE}_topic ON {EVENTS_TABLE} (originator_id, topic)"
 )
-_TRIGGERS = [
-    f"CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_update BEFORE UPDATE ON {EVENTS_TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: events are append-only'); END",
-    f"CREATE TRIGGER IF NOT EXISTS {EVENTS_TABLE}_no_delete BEFORE DELETE ON {EVENTS_TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: events are append-only'); END",
-    f"CREATE TRIGGER IF NOT EXISTS {NODES_TABLE}_no_update BEFORE UPDATE ON {NODES_TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: tree nodes are append-only'); END",
-    f"CREATE TRIGGER IF NOT EXISTS {NODES_TABLE}_no_delete BEFORE DELETE ON {NODES_TABLE} "
-    "BEGIN SELECT RAISE(ABORT, 'coop-ledger: tree nodes are append-only'); END",
-]
+# (table, what its rows are) for the append-only triggers.
+_GUARDED = ((EVENTS_TABLE, "events"), (NODES_TABLE, "tree nodes"))
 
 
 class Conflict(Exception):
@@ -69,36 +70,26 @@ class Row:
 
 
 class Store:
-    """A SQLite file holding one or more ledgers. Use ``open_store``."""
+    """One or more ledgers in a database. Use ``open_store``; subclasses say how to connect."""
 
-    def __init__(self, path: Path, *, read_only: bool) -> None:
-        self.path = path
-        self.target = str(path)
-        mode = "ro" if read_only else "rwc"
-        uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
-        try:
-            self._datastore = SQLiteDatastore(uri, lock_timeout=LOCK_TIMEOUT_SECONDS)
-            self._recorder = SQLiteApplicationRecorder(self._datastore, EVENTS_TABLE)
-            if not read_only:
-                self._create_schema()
-        except PersistenceError as e:
-            raise StoreError(f"cannot open {path}: {e}") from e
+    target: str
+    _datastore: Any
+    _recorder: Any
+    # The column that numbers events in insertion order across ledgers.
+    _insertion_order: str
 
-    def _create_schema(self) -> None:
-        with self._datastore.transaction(commit=True) as c:
-            for statement in [
-                *self._recorder.create_table_statements,
-                _NODES,
-                _VIEWS,
-                _TOPIC_INDEX,
-                *_TRIGGERS,
-            ]:
-                c.execute(statement)
+    def _sql(self, statement: str) -> str:
+        """``statement`` in this dialect's placeholder style."""
+        return statement
+
+    def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
+        raise NotImplementedError
 
     def ledgers(self) -> list[UUID]:
         """The ledgers in this store, oldest first."""
         rows = self._query(
-            f"SELECT originator_id FROM {EVENTS_TABLE} WHERE originator_version = 1 ORDER BY rowid"
+            f"SELECT originator_id FROM {EVENTS_TABLE} WHERE originator_version = 1 "
+            f"ORDER BY {self._insertion_order}"
         )
         return [UUID(r[0]) for r in rows]
 
@@ -158,7 +149,7 @@ class Store:
         """
         events = [
             StoredEvent(
-                originator_id=ledger, originator_version=r.seq, topic=r.topic, state=r.entry
+                originator_id=ledger.hex, originator_version=r.seq, topic=r.topic, state=r.entry
             )
             for r in rows
         ]
@@ -166,9 +157,9 @@ class Store:
             with self._datastore.transaction(commit=True) as c:
                 # The recorder's own insert, inside our transaction, so that events and their
                 # tree nodes land together or not at all.
-                self._recorder._insert_events(c, events)
+                self._insert_events(c, events)
                 c.executemany(
-                    f"INSERT INTO {NODES_TABLE} VALUES (?,?,?,?)",
+                    self._sql(f"INSERT INTO {NODES_TABLE} VALUES (?,?,?,?)"),
                     [(ledger.hex, level, idx, h) for level, idx, h in nodes],
                 )
         except RecordConflict as e:
@@ -195,7 +186,9 @@ class Store:
     ) -> dict[tuple[int, int], bytes]:
         """The stored tree nodes among ``wanted`` (level, index) pairs: O(log n) of them, each
         one primary-key lookup, in one read transaction."""
-        statement = f"SELECT hash FROM {NODES_TABLE} WHERE ledger = ? AND level = ? AND idx = ?"
+        statement = self._sql(
+            f"SELECT hash FROM {NODES_TABLE} WHERE ledger = ? AND level = ? AND idx = ?"
+        )
 
         def run() -> dict[tuple[int, int], bytes]:
             found = {}
@@ -204,7 +197,7 @@ class Store:
                     c.execute(statement, (ledger.hex, level, idx))
                     row = c.fetchone()
                     if row is not None:
-                        found[(level, idx)] = bytes(row[0])
+                        found[(level, idx)] = bytes(_values(row)[0])
             return found
 
         return self._call(run) if wanted else {}
@@ -212,19 +205,16 @@ class Store:
     def _call(self, fn: Callable[[], T]) -> T:
         try:
             return fn()
-        except PersistenceError as e:
+        except (PersistenceError, sqlite3.Error) as e:
             raise StoreError(f"cannot read {self.target}: {e}") from e
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         def run() -> list[tuple[Any, ...]]:
             with self._datastore.transaction(commit=False) as c:
-                c.execute(sql, params)
-                return [tuple(r) for r in c.fetchall()]
+                c.execute(self._sql(sql), params)
+                return [_values(r) for r in c.fetchall()]
 
-        try:
-            return self._call(run)
-        except sqlite3.Error as e:
-            raise StoreError(f"cannot read {self.target}: {e}") from e
+        return self._call(run)
 
     def view(self, ledger: UUID, name: str) -> tuple[int, bytes] | None:
         """A materialised view's state and the ledger size it covers; None if none is kept."""
@@ -245,9 +235,11 @@ class Store:
         try:
             with self._datastore.transaction(commit=True) as c:
                 c.execute(
-                    f"INSERT INTO {VIEWS_TABLE} VALUES (?,?,?,?) ON CONFLICT (ledger, name) DO "
-                    "UPDATE SET size = excluded.size, state = excluded.state "
-                    "WHERE excluded.size > size",
+                    self._sql(
+                        f"INSERT INTO {VIEWS_TABLE} VALUES (?,?,?,?) ON CONFLICT (ledger, name) "
+                        "DO UPDATE SET size = excluded.size, state = excluded.state "
+                        f"WHERE excluded.size > {VIEWS_TABLE}.size"
+                    ),
                     (ledger.hex, name, size, state),
                 )
         except PersistenceError as e:
@@ -257,16 +249,235 @@ class Store:
         self._datastore.close()
 
 
-def open_store(target: str, *, create: bool = False, read_only: bool = False) -> Store:
-    """Open the store named by ``--ledger``: a SQLite file path.
+def _values(row: Any) -> tuple[Any, ...]:
+    # psycopg rows come as dicts (eventsourcing's row factory), SQLite rows as sequences.
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
 
-    Without ``create``, a missing file is an input error (no ledger there yet), never a new file.
+
+class SQLiteStore(Store):
+    """A SQLite file."""
+
+    _insertion_order = "rowid"
+
+    def __init__(self, path: Path, *, read_only: bool) -> None:
+        self.path = path
+        self.target = str(path)
+        mode = "ro" if read_only else "rwc"
+        uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
+        try:
+            self._datastore = SQLiteDatastore(uri, lock_timeout=LOCK_TIMEOUT_SECONDS)
+            self._recorder = SQLiteApplicationRecorder(self._datastore, EVENTS_TABLE)
+            if not read_only:
+                self._create_schema()
+        except PersistenceError as e:
+            raise StoreError(f"cannot open {path}: {e}") from e
+
+    def _create_schema(self) -> None:
+        triggers = [
+            f"CREATE TRIGGER IF NOT EXISTS {table}_no_{action} BEFORE {action.upper()} ON {table} "
+            f"BEGIN SELECT RAISE(ABORT, 'coop-ledger: {what} are append-only'); END"
+            for table, what in _GUARDED
+            for action in ("update", "delete")
+        ]
+        with self._datastore.transaction(commit=True) as c:
+            for statement in [
+                *self._recorder.create_table_statements,
+                _NODES.format(blob="BLOB", suffix=" WITHOUT ROWID"),
+                _VIEWS.format(blob="BLOB"),
+                _TOPIC_INDEX,
+                *triggers,
+            ]:
+                c.execute(statement)
+
+    def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
+        self._recorder._insert_events(cursor, events)
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresTarget:
+    """A ``postgresql://user:password@host:port/dbname?schema=NAME`` URL, taken apart."""
+
+    dbname: str
+    host: str
+    port: int
+    user: str
+    password: str
+    schema: str
+
+    @classmethod
+    def parse(cls, url: str) -> PostgresTarget:
+        parts = urlsplit(url)
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        unknown = sorted(set(query) - {"schema"})
+        if unknown:
+            raise InputError(
+                "--ledger", f"unknown parameter {unknown[0]!r} in the URL; only 'schema' is known"
+            )
+        try:
+            port = parts.port or 5432
+        except ValueError:
+            raise InputError("--ledger", f"the port in {url!r} is not a number") from None
+        user = unquote(parts.username or "") or os.environ.get("PGUSER") or getpass.getuser()
+        schema = query.get("schema", "public")
+        if not schema.replace("_", "").isalnum() or not schema.isascii():
+            raise InputError("--ledger", f"schema {schema!r}: use letters, digits and _ only")
+        return cls(
+            dbname=unquote(parts.path.lstrip("/")) or user,
+            host=parts.hostname or "localhost",
+            port=port,
+            user=user,
+            password=unquote(parts.password or "") or os.environ.get("PGPASSWORD", ""),
+            schema=schema,
+        )
+
+    def display(self) -> str:
+        """The URL without its password: errors and listings name the store this way."""
+        tail = "" if self.schema == "public" else f"?schema={self.schema}"
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}{tail}"
+
+
+class PostgresStore(Store):
+    """A PostgreSQL database (one schema of it), through eventsourcing's recorder and psycopg 3.
+
+    A read-only store opens its sessions with ``default_transaction_read_only``, so a replica or
+    a role granted SELECT only serves every reading command.
     """
-    if target.startswith(("postgresql://", "postgres://")):
-        raise StoreError("PostgreSQL targets are not supported yet; use a SQLite file path")
+
+    _insertion_order = "notification_id"
+
+    def __init__(self, target: PostgresTarget, *, read_only: bool, create: bool) -> None:
+        from eventsourcing.postgres import PostgresApplicationRecorder
+
+        self.target = target.display()
+        _probe(target, self.target)
+        self._datastore = _postgres_datastore(target, read_only=read_only)
+        try:
+            if create:
+                with self._datastore.transaction(commit=True) as c:
+                    c.execute(f'CREATE SCHEMA IF NOT EXISTS "{target.schema}"')
+            self._recorder = PostgresApplicationRecorder(
+                self._datastore, events_table_name=EVENTS_TABLE
+            )
+            if create:
+                self._create_schema()
+            elif not self._has_schema():
+                self._datastore.close()
+                raise LedgerStateError(f"no ledger in {self.target}; create one with: ledger init")
+        except PersistenceError as e:
+            self._datastore.close()
+            raise StoreError(f"cannot open {self.target}: {_first_line(e)}") from e
+
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s")
+
+    def _has_schema(self) -> bool:
+        with self._datastore.transaction(commit=False) as c:
+            c.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (f"{NODES_TABLE}",))
+            return bool(_values(c.fetchone())[0])
+
+    def _create_schema(self) -> None:
+        statements = [
+            _NODES.format(blob="BYTEA", suffix=""),
+            _VIEWS.format(blob="BYTEA"),
+            _TOPIC_INDEX,
+            "CREATE OR REPLACE FUNCTION coop_ledger_append_only() RETURNS trigger "
+            "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'coop-ledger: % are append-only', "
+            "TG_ARGV[0]; END $$",
+        ]
+        for table, what in _GUARDED:
+            for action in ("update", "delete", "truncate"):
+                each = "STATEMENT" if action == "truncate" else "ROW"
+                statements.append(
+                    f"CREATE OR REPLACE TRIGGER {table}_no_{action} BEFORE {action.upper()} "
+                    f"ON {table} FOR EACH {each} EXECUTE FUNCTION "
+                    f"coop_ledger_append_only('{what}')"
+                )
+        # Two first writers may race to create the tables: the loser finds them made.
+        for attempt in range(3):
+            try:
+                self._recorder.create_table()
+                with self._datastore.transaction(commit=True) as c:
+                    c.execute("SELECT pg_advisory_xact_lock(7286415)")
+                    for statement in statements:
+                        c.execute(statement)
+                return
+            except RecordConflict:
+                if attempt == 2:
+                    raise
+
+    def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
+        # Takes the recorder's table lock: writers to one store are serialised, as the
+        # recorder intends, and the unique key still decides who got a sequence number.
+        self._recorder._insert_stored_events(cursor, events)
+
+
+def _probe(target: PostgresTarget, display: str) -> None:
+    """Connect once, directly: the pool would only say it got no connection within its timeout,
+    where the server says why (refused, no such database, authentication failed)."""
+    import psycopg
+
+    try:
+        psycopg.connect(
+            dbname=target.dbname,
+            host=target.host,
+            port=target.port,
+            user=target.user,
+            password=target.password,
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        ).close()
+    except psycopg.Error as e:
+        raise StoreError(f"cannot connect to {display}: {_first_line(e)}") from e
+
+
+def _postgres_datastore(target: PostgresTarget, *, read_only: bool) -> Any:
+    from eventsourcing.postgres import PostgresDatastore
+
+    class Datastore(PostgresDatastore):
+        def after_connect_func(self) -> Callable[[Any], None]:
+            inherited = super().after_connect_func()
+
+            def after_connect(conn: Any) -> None:
+                inherited(conn)
+                # The schema is chosen per session: our own SQL names tables unqualified.
+                conn.execute(f'SET search_path TO "{target.schema}"')
+                if read_only:
+                    conn.execute("SET default_transaction_read_only = on")
+
+            return after_connect
+
+    return Datastore(
+        dbname=target.dbname,
+        host=target.host,
+        port=target.port,
+        user=target.user,
+        password=target.password,
+        connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        lock_timeout=LOCK_TIMEOUT_SECONDS,
+        schema=target.schema,
+        originator_id_type="text",
+    )
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text.splitlines()[0]
+
+
+def is_postgres(target: str) -> bool:
+    return target.startswith(("postgresql://", "postgres://"))
+
+
+def open_store(target: str, *, create: bool = False, read_only: bool = False) -> Store:
+    """Open the store named by ``--ledger``: a SQLite file path or a ``postgresql://`` URL.
+
+    Without ``create``, a missing SQLite file is an input error (no ledger there yet), never a
+    new file.
+    """
+    if is_postgres(target):
+        return PostgresStore(PostgresTarget.parse(target), read_only=read_only, create=create)
     path = Path(target)
     if not create and not path.is_file():
         raise LedgerStateError(f"no ledger at {path}; create one with: ledger init")
     if create and path.parent and not path.parent.is_dir():
         raise LedgerStateError(f"folder {path.parent} does not exist")
-    return Store(path, read_only=read_only)
+    return SQLiteStore(path, read_only=read_only)

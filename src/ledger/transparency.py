@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from collections.abc import Sequence
+import itertools
+import os
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 from ledger import bundle, checkpoint, merkle, note
-from ledger.envelope import Entry
-from ledger.errors import InputError, IntegrityError
+from ledger.envelope import Entry, parse_entry
+from ledger.errors import InputError, IntegrityError, LedgerStateError
 from ledger.keys import PublicKey, SigningKey
-from ledger.ledger import Draft, Ledger
+from ledger.ledger import Draft, Ledger, Summary, summaries
+from ledger.store import Row, Store, open_store
 from ledger.verify import (
     Failure,
     TrustedCheckpoint,
     VerificationResult,
     paged,
+    verify_ledger,
     verify_rows,
 )
 
@@ -157,13 +163,14 @@ def export(ledger: Ledger, path: Path) -> int:
 
 def audit_bundle(
     path: Path,
-    trust: Sequence[PublicKey],
+    trust: Sequence[PublicKey] | None,
     trusted: bytes | None = None,
     *,
     workers: int | None = None,
 ) -> VerificationResult:
     """Audit a bundle offline: everything ``verify`` checks, checkpoint signatures by the
-    ``trust`` keys, consistency with the ``trusted`` checkpoint, and late entries.
+    ``trust`` keys (None: the council keys the ledger enrols), consistency with the ``trusted``
+    checkpoint, and late entries.
 
     Raises ``InputError`` when the file is not a bundle at all.
     """
@@ -179,7 +186,7 @@ def audit_bundle(
             size_hint=header.size,
             workers=workers,
             trusted=TrustedCheckpoint(trusted) if trusted is not None else None,
-            cosigners=list(trust),
+            cosigners=None if trust is None else list(trust),
         )
     if result.ok and (result.events, result.root) != (header.size, header.root):
         detail = (
@@ -189,3 +196,82 @@ def audit_bundle(
         failure = Failure(min(result.events, header.size) + 1, "header-mismatch", detail)
         return dataclasses.replace(result, failures=(failure,))
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Imported:
+    ledger: UUID
+    events: int  # written now
+    size: int  # the ledger's size in the store afterwards
+
+
+def import_bundle(target: str, path: Path) -> Imported:
+    """Verify the bundle at ``path`` completely, then write its ledger into the store at
+    ``target`` (created if need be), or the events the store lacks when it holds a prefix of
+    that ledger. Nothing is written when the bundle fails verification or disagrees with the
+    store.
+    """
+    result = audit_bundle(path, None)
+    if not result.ok:
+        first = result.failures[0]
+        raise IntegrityError(first.seq, first.reason, first.detail)
+    with path.open("rb") as f:
+        header = bundle.read_header(f)
+        store = open_store(target, create=True)
+        try:
+            return _import_rows(store, target, header, bundle.rows(f))
+        finally:
+            store.close()
+
+
+def _import_rows(store: Store, target: str, header: bundle.Header, rows: Iterator[Row]) -> Imported:
+    ledger = Ledger(store=store, id=header.ledger)
+    have = ledger.size()
+    if have == 0:
+        genesis = next(rows)
+        rows = itertools.chain([genesis], rows)
+        number = parse_entry(genesis.entry).envelope.payload["number"]
+        clash = [s for s in summaries(store) if s.number == number]
+        if clash:
+            raise LedgerStateError(
+                f"{target} holds another ledger of enterprise {clash[0].number} "
+                f"({clash[0].id}); refusing to import a second one"
+            )
+    elif have > header.size:
+        raise LedgerStateError(
+            f"{target} holds {have} events of ledger {header.ledger}, more than the bundle's "
+            f"{header.size}; nothing to import"
+        )
+    else:
+        stored = store.last(header.ledger)
+        for row in rows:
+            if row.seq == have:
+                if stored is None or row.entry != stored.entry:
+                    raise IntegrityError(
+                        have,
+                        "fork",
+                        f"the bundle's event {have} differs from the one stored in {target}; "
+                        "the two copies of the ledger have forked",
+                    )
+                break
+    written = ledger.extend(rows)
+    return Imported(header.ledger, written, have + written)
+
+
+def audit_store(
+    target: str, ledgers: Sequence[Summary], trust: Sequence[PublicKey] | None
+) -> Iterator[tuple[Summary, VerificationResult]]:
+    """Verify every ledger of ``ledgers`` in the store at ``target``, as ``verify`` does and
+    with cosignatures by ``trust`` (None: each ledger's enrolled council keys), several at once;
+    results come in the order of ``ledgers``."""
+
+    def one(summary: Summary) -> VerificationResult:
+        # A store each: SQLite connections and the PostgreSQL pool are not shared across threads.
+        store = open_store(target, read_only=True)
+        try:
+            return verify_ledger(store, summary.id, workers=1, cosigners=trust)
+        finally:
+            store.close()
+
+    with ThreadPoolExecutor(max_workers=min(len(ledgers), os.cpu_count() or 1) or 1) as pool:
+        yield from zip(ledgers, pool.map(one, ledgers), strict=True)

@@ -218,12 +218,12 @@ def _checked(pages: Iterable[list[Row]], workers: int, trusted_upto: int) -> Ite
             yield from window.popleft().result()
 
 
-def paged(rows: Iterable[Row]) -> Iterator[list[Row]]:
-    """Group rows into the pages the workers take."""
+def paged(rows: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
+    """Group rows into pages of ``size`` (by default, the pages the workers take)."""
     page: list[Row] = []
     for row in rows:
         page.append(row)
-        if len(page) == CHUNK:
+        if len(page) == size:
             yield page
             page = []
     if page:
@@ -508,12 +508,20 @@ def verify_ledger(
     *,
     workers: int | None = None,
     trusted: TrustedCheckpoint | None = None,
+    cosigners: Sequence[PublicKey] | None = None,
 ) -> VerificationResult:
-    """Verify a ledger in its store, and that the store's tree nodes are the rebuilt tree."""
+    """Verify a ledger in its store, and that the store's tree nodes are the rebuilt tree.
+
+    ``cosigners`` as for ``verify_rows``."""
     last = store.last(ledger)
     size = last.seq if last else 0
     result, leaves = _verify(
-        paged(store.read(ledger)), ledger, size_hint=size, workers=workers, trusted=trusted
+        paged(store.read(ledger)),
+        ledger,
+        size_hint=size,
+        workers=workers,
+        trusted=trusted,
+        cosigners=cosigners,
     )
     if result.ok:
         bad = _first_bad_node(store.all_nodes(ledger), leaves)
