@@ -102,9 +102,9 @@ def rate(events: int, span: Span) -> Figures:
 # --- 1. appending ------------------------------------------------------------------------------
 
 
-def signed_ledger(db: Path, n: int) -> tuple[Ledger, Span]:
-    """A new ledger at ``db`` with ``n`` MetricSubmitted events appended in batches, and the
-    time the appends took (``Ledger.create`` excluded)."""
+def signed_ledger(db: Path | str, n: int) -> tuple[Ledger, Span]:
+    """A new ledger at ``db`` (a SQLite path or a PostgreSQL URL) with ``n`` MetricSubmitted
+    events appended in batches, and the time the appends took (``Ledger.create`` excluded)."""
     key = keys.generate("Bench Secretary")
     ledger = Ledger.create(str(db), enterprise="Bench", number="0896.755.397", key=key)
     data = payloads(n)
@@ -145,12 +145,18 @@ def append_eventsourcing(scratch: Path, n: int) -> Figures:
     return rate(n, span) | {"file_bytes": file_bytes(db)}
 
 
-def append_sqlite(scratch: Path, n: int) -> Figures:
-    """The storage limit: the signed entries (made beforehand, untimed) inserted with
-    ``executemany`` in the recorder's table layout, WAL mode, one transaction per batch."""
+def signed_rows(scratch: Path, n: int) -> list[tuple[str, int, str, bytes]]:
+    """``n`` signed entries in the recorder's row layout, made beforehand (untimed)."""
     ledger, _ = signed_ledger(scratch / "source.db", n)
     rows = [(ledger.id.hex, r.seq, r.topic, r.entry) for r in ledger.store.read(ledger.id, after=1)]
     ledger.close()
+    return rows
+
+
+def append_sqlite(scratch: Path, n: int) -> Figures:
+    """The storage limit: the signed entries inserted with ``executemany`` in the recorder's
+    table layout, WAL mode, one transaction per batch."""
+    rows = signed_rows(scratch, n)
     db = scratch / "plain.db"
     connection = sqlite3.connect(db, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
@@ -165,6 +171,95 @@ def append_sqlite(scratch: Path, n: int) -> Figures:
             connection.execute("COMMIT")
     connection.close()
     return rate(n, span) | {"file_bytes": file_bytes(db)}
+
+
+# The same three paths on PostgreSQL, each in a schema of its own, dropped afterwards.
+POSTGRES_URL = os.environ.get(
+    "LEDGER_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    import psycopg
+
+    schema = f"bench_{os.getpid()}_{random.randrange(1 << 30)}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+        c.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+            c.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def postgres_bytes(schema: str) -> int:
+    """Tables, indexes and TOAST of ``schema``: PostgreSQL's "file size"."""
+    import psycopg
+
+    with psycopg.connect(POSTGRES_URL) as c:
+        row = c.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s "
+            "AND c.relkind = 'r'",
+            (schema,),
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def append_signed_postgres(scratch: Path, n: int) -> Figures:
+    with postgres_schema() as schema:
+        ledger, span = signed_ledger(f"{POSTGRES_URL}?schema={schema}", n)
+        ledger.close()
+        return rate(n, span) | {"file_bytes": postgres_bytes(schema)}
+
+
+def append_eventsourcing_postgres(scratch: Path, n: int) -> Figures:
+    from urllib.parse import urlsplit
+
+    url = urlsplit(POSTGRES_URL)
+    with postgres_schema() as schema:
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": url.path.lstrip("/"),
+            "POSTGRES_HOST": url.hostname or "localhost",
+            "POSTGRES_PORT": str(url.port or 5432),
+            "POSTGRES_USER": url.username or "postgres",
+            "POSTGRES_PASSWORD": url.password or "",
+            "POSTGRES_SCHEMA": schema,
+        }
+        app: Application[UUID] = Application(env=env)
+        metrics = Metrics()
+        app.save(metrics)
+        data = payloads(n)
+        with timed() as span:
+            for batch in batches(data):
+                for p in batch:
+                    metrics.submit(**p)
+                app.save(metrics)
+        app.close()
+        return rate(n, span) | {"file_bytes": postgres_bytes(schema)}
+
+
+def append_postgres(scratch: Path, n: int) -> Figures:
+    """PostgreSQL's storage limit: the signed entries inserted with psycopg ``executemany``
+    (pipelined) into the recorder's table layout, one transaction per batch."""
+    import psycopg
+
+    rows = signed_rows(scratch, n)
+    with postgres_schema() as schema, psycopg.connect(POSTGRES_URL) as c:
+        c.execute(f'SET search_path TO "{schema}"')
+        c.execute(
+            "CREATE TABLE stored_events (originator_id TEXT, originator_version BIGINT, "
+            "topic TEXT, state BYTEA, PRIMARY KEY (originator_id, originator_version))"
+        )
+        c.commit()
+        with timed() as span:
+            for batch in batches(rows):
+                with c.cursor() as cursor:
+                    cursor.executemany("INSERT INTO stored_events VALUES (%s,%s,%s,%s)", batch)
+                c.commit()
+        return rate(n, span) | {"file_bytes": postgres_bytes(schema)}
 
 
 # --- 2. verifying ------------------------------------------------------------------------------
@@ -575,6 +670,9 @@ MEASUREMENTS: dict[str, Callable[..., Figures]] = {
     "append-signed": append_signed,
     "append-eventsourcing": append_eventsourcing,
     "append-sqlite": append_sqlite,
+    "append-signed-postgres": append_signed_postgres,
+    "append-eventsourcing-postgres": append_eventsourcing_postgres,
+    "append-postgres": append_postgres,
     "build": build,
     "verify": verify,
     "single-core": single_core,

@@ -26,6 +26,9 @@ APPEND_KINDS = {
     "append-signed": "signed `Ledger.append`",
     "append-eventsourcing": "plain eventsourcing (unsigned)",
     "append-sqlite": "sqlite3 `executemany` of the signed entries (storage limit)",
+    "append-signed-postgres": "PostgreSQL: signed `Ledger.append`",
+    "append-eventsourcing-postgres": "PostgreSQL: plain eventsourcing (unsigned)",
+    "append-postgres": "PostgreSQL: psycopg `executemany` of the signed entries (storage limit)",
 }
 
 
@@ -193,6 +196,16 @@ def append_targets(r: Results) -> list[list[object]]:
             r.append_cpu_us("append-eventsourcing") / r.append_cpu_us("append-signed"),
         ),
         ratio("signed append / sqlite3 storage limit", signed / r.append_rate("append-sqlite")),
+        ratio(
+            "PostgreSQL: signed append / plain eventsourcing",
+            r.append_rate("append-signed-postgres")
+            / r.append_rate("append-eventsourcing-postgres"),
+            APPEND_TARGET,
+        ),
+        ratio(
+            "PostgreSQL: signed append / psycopg storage limit",
+            r.append_rate("append-signed-postgres") / r.append_rate("append-postgres"),
+        ),
     ]
 
 
