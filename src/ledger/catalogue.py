@@ -24,6 +24,8 @@ SIGNING_ROLES: dict[str, frozenset[str]] = {
     "LedgerOpened": frozenset({"admin"}),
     "SignerEnrolled": frozenset({"admin"}),
     "SignerRevoked": frozenset({"admin"}),
+    # Besides an admin, the rotated key itself (signers.Registry.check).
+    "SignerKeyRotated": frozenset({"admin"}),
     "MetricSubmitted": frozenset({"secretary", "treasurer"}),
     "CheckpointRecorded": frozenset({"admin", "secretary", "council"}),
     "LegalFormChanged": frozenset({"secretary"}),

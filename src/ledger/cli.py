@@ -305,6 +305,34 @@ def signer_revoke(
     typer.echo(f"revoked {key_id} at event {entry.envelope.seq}", err=True)
 
 
+@signer_app.command("rotate")
+def signer_rotate(
+    ctx: typer.Context,
+    key_id: Annotated[str, typer.Argument(help="The key id to replace (see: ledger signer list).")],
+    pub: Annotated[Path, typer.Option("--pub", help="The new public key file (PATH.pub).")],
+    key: Annotated[
+        Path, typer.Option("--key", help="The old private key itself, or an admin's key.")
+    ],
+    reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")] = (
+        "key rotation"
+    ),
+) -> None:
+    """Replace a key: the new key takes the old one's name and roles; events the old key signs
+    afterwards fail verification, those it signed before stay valid."""
+    if not reason.strip():
+        raise InputError("--reason", "give a reason for the record")
+    public = keys.load_public_key(pub)
+    payload = {
+        "key_id": key_id,
+        "new_key_id": public.key_id,
+        "public_key": public.b64,
+        "reason": reason,
+    }
+    ledger = _open(ctx)
+    [entry] = ledger.append(_signing_key(key), [Draft("SignerKeyRotated", payload)])
+    typer.echo(f"rotated {key_id} to {public.key_id} at event {entry.envelope.seq}", err=True)
+
+
 @signer_app.command("list")
 def signer_list(
     ctx: typer.Context,

@@ -22,6 +22,7 @@ NOT_CORRECTABLE = frozenset(
         "LedgerOpened",
         "SignerEnrolled",
         "SignerRevoked",
+        "SignerKeyRotated",
         "EventCorrected",
         "EventRetracted",
         "CheckpointRecorded",

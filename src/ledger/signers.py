@@ -1,8 +1,10 @@
 """Who may sign what, at each point of the ledger: a pure fold over the signer events.
 
 The genesis event enrols the founding key; ``SignerEnrolled`` and ``SignerRevoked`` (signed by an
-admin) change the set. An event is authorised when its signer was enrolled before it, was not
-revoked before it, and holds a role allowed for its type (``catalogue.SIGNING_ROLES``).
+admin) change the set, and ``SignerKeyRotated`` (signed by an admin or by the old key itself)
+hands a signer's name and roles to a new key and retires the old one. An event is authorised
+when its signer was enrolled before it, was not revoked before it, and holds a role allowed for
+its type (``catalogue.SIGNING_ROLES``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from ledger.catalogue import SIGNING_ROLES
 from ledger.envelope import Envelope
 from ledger.keys import key_id
 
-REGISTRY_TYPES = frozenset({"LedgerOpened", "SignerEnrolled", "SignerRevoked"})
+REGISTRY_TYPES = frozenset({"LedgerOpened", "SignerEnrolled", "SignerRevoked", "SignerKeyRotated"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,8 @@ class Registry:
         allowed = SIGNING_ROLES.get(env.type)
         if allowed is None:
             return Refusal("unknown-type", f"no event type {env.type} in the catalogue")
-        if not signer.roles & allowed:
+        rotating_itself = env.type == "SignerKeyRotated" and env.payload.get("key_id") == env.signer
+        if not signer.roles & allowed and not rotating_itself:
             return Refusal(
                 "role-not-allowed",
                 f"{env.type} needs role {' or '.join(sorted(allowed))}; key {env.signer} "
@@ -95,7 +98,15 @@ class Registry:
                 return Refusal("bad-payload", "key_id is not derived from public_key")
             if env.payload["key_id"] in self.signers:
                 return Refusal("bad-payload", f"key {env.payload['key_id']} is enrolled already")
-        if env.type == "SignerRevoked":
+        if env.type == "SignerKeyRotated":
+            raw = public_key_of(env.payload)
+            if raw is None or key_id(raw) != env.payload.get("new_key_id"):
+                return Refusal("bad-payload", "new_key_id is not derived from public_key")
+            if env.payload["new_key_id"] in self.signers:
+                return Refusal(
+                    "bad-payload", f"key {env.payload['new_key_id']} is enrolled already"
+                )
+        if env.type in ("SignerRevoked", "SignerKeyRotated"):
             target = self.signers.get(env.payload.get("key_id", ""))
             if target is None:
                 return Refusal("bad-payload", f"no enrolled key {env.payload.get('key_id')}")
@@ -120,4 +131,17 @@ class Registry:
             kid = env.payload["key_id"]
             self.signers[kid] = replace(
                 self.signers[kid], revoked_seq=env.seq, revoked_reason=env.payload["reason"]
+            )
+        elif env.type == "SignerKeyRotated":
+            old = self.signers[env.payload["key_id"]]
+            new = env.payload["new_key_id"]
+            raw = public_key_of(env.payload)
+            assert raw is not None  # check() accepted it
+            self.signers[old.key_id] = replace(
+                old,
+                revoked_seq=env.seq,
+                revoked_reason=f"rotated to {new}: {env.payload['reason']}",
+            )
+            self.signers[new] = Signer(
+                key_id=new, public_key=raw, name=old.name, roles=old.roles, enrolled_seq=env.seq
             )
