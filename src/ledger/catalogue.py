@@ -48,10 +48,11 @@ SIGNING_ROLES: dict[str, frozenset[str]] = {
     "SpecialReportAdopted": frozenset({"board"}),
     "EventCorrected": frozenset({"secretary", "board", "treasurer"}),
     "EventRetracted": frozenset({"secretary", "board", "treasurer"}),
+    "PersonalDataRedacted": frozenset({"admin", "secretary"}),
 }
 
 # The schema version new events are written with.
-CURRENT_SCHEMA: dict[str, int] = {name: 1 for name in SIGNING_ROLES}
+CURRENT_SCHEMA: dict[str, int] = {name: 1 for name in SIGNING_ROLES} | {"ShareholderResigned": 2}
 
 
 @functools.cache

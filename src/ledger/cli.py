@@ -13,6 +13,7 @@ import inspect
 import os
 import shlex
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -515,17 +516,44 @@ def retract(
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _event_json(entry: Entry) -> dict[str, Any]:
+def _event_json(entry: Entry, payload: dict[str, Any]) -> dict[str, Any]:
+    """An event for people and scripts: ``payload`` with personal fields revealed
+    (``Ledger.revealed``); the signed one, with their commitments, as ``signed_payload`` when
+    it differs."""
     env = entry.envelope
-    return {
+    found = {
         "seq": env.seq,
         "type": env.type,
         "effective": env.effective,
         "recorded_at": env.recorded_at,
         "signer": env.signer,
-        "payload": env.payload,
+        "payload": payload,
         "id": entry.id,
     }
+    if payload is not env.payload:
+        found["signed_payload"] = env.payload
+    return found
+
+
+LOG_PAGE = 500
+
+
+@app.command()
+def redact(
+    ctx: typer.Context,
+    seq: Annotated[int, typer.Argument(help="The event holding the personal field.")],
+    field: Annotated[str, typer.Option("--field", help="The personal field to erase.")],
+    reason: Annotated[str, typer.Option("--reason", help="Why, e.g. an erasure request.")],
+    key: KeyOption,
+) -> None:
+    """Erase a personal field's clear value (GDPR) by a recorded PersonalDataRedacted event: its
+    salted commitment stays signed, so verify, audit and proofs still pass."""
+    if not reason.strip():
+        raise InputError("--reason", "give a reason for the record")
+    ledger = _open(ctx)
+    payload = {"event": seq, "field": field, "reason": reason}
+    [entry] = ledger.append(_signing_key(key), [Draft("PersonalDataRedacted", payload)])
+    typer.echo(f"redacted {field} of event {seq} at event {entry.envelope.seq}", err=True)
 
 
 @app.command()
@@ -546,22 +574,38 @@ def log(
     for t in event_type or []:
         if t not in catalogue.SIGNING_ROLES:
             raise InputError("--type", f"{t!r} is not an event type; e.g. MetricSubmitted")
-    for entry in _open(ctx, read_only=True).entries():
+    ledger = _open(ctx, read_only=True)
+
+    def wanted(entry: Entry) -> bool:
         env = entry.envelope
-        if event_type and env.type not in event_type:
-            continue
-        if year is not None and env.effective[:4] != f"{year:04d}":
-            continue
-        if signer and not env.signer.startswith(signer):
-            continue
-        if as_json:
-            _echo_json(_event_json(entry))
-        else:
-            payload = orjson.dumps(env.payload, option=orjson.OPT_SORT_KEYS).decode()
+        return (
+            (not event_type or env.type in event_type)
+            and (year is None or env.effective[:4] == f"{year:04d}")
+            and (not signer or env.signer.startswith(signer))
+        )
+
+    for page in _pages(filter(wanted, ledger.entries()), LOG_PAGE):
+        for entry, payload in zip(page, ledger.revealed(page), strict=True):
+            if as_json:
+                _echo_json(_event_json(entry, payload))
+                continue
+            env = entry.envelope
+            text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
             typer.echo(
                 f"{env.seq:>6}  {env.type:<18} {env.effective}  {env.recorded_at}  "
-                f"{env.signer[:12]}  {payload}"
+                f"{env.signer[:12]}  {text}"
             )
+
+
+def _pages(entries: Iterator[Entry], size: int) -> Iterator[list[Entry]]:
+    page: list[Entry] = []
+    for entry in entries:
+        page.append(entry)
+        if len(page) == size:
+            yield page
+            page = []
+    if page:
+        yield page
 
 
 @app.command()
@@ -571,9 +615,11 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """Show one event whole: its envelope, payload and id."""
-    entry = _open(ctx, read_only=True).entry(seq)
+    ledger = _open(ctx, read_only=True)
+    entry = ledger.entry(seq)
+    [payload] = ledger.revealed([entry])
     if as_json:
-        _echo_json(_event_json(entry))
+        _echo_json(_event_json(entry, payload))
         return
     env = entry.envelope
     for label, value in (
@@ -587,9 +633,11 @@ def show(
     ):
         typer.echo(f"{label:<12} {value}")
     typer.echo("payload")
-    for name, value in env.payload.items():
+    for name, value in payload.items():
         text = value if isinstance(value, str) else orjson.dumps(value).decode()
-        typer.echo(f"  {name}: {text}")
+        signed = env.payload[name]
+        shown = text if signed == value else f"{text}  (signed as {signed})"
+        typer.echo(f"  {name}: {shown}")
 
 
 @app.command()

@@ -115,7 +115,8 @@ FORMS = (
     Form(
         "resignation",
         "ShareholderResigned",
-        "Record a shareholder's resignation and repayment (member number, never a name).",
+        "Record a shareholder's resignation and repayment (member number; the name only as "
+        "personal data, erasable with: ledger redact).",
     ),
 )
 BY_COMMAND = {f.command: f for f in FORMS}
@@ -126,12 +127,18 @@ def option_name(form: Form, name: str) -> str:
 
 
 def properties(form: Form) -> dict[str, dict[str, Any]]:
-    props: dict[str, dict[str, Any]] = catalogue.schema(form.type, 1)["properties"]
-    return props
+    """The fields a form asks for, as the current schema version has them; a personal field
+    as its clear value (it is committed to when appended: ledger.personal)."""
+    props: dict[str, dict[str, Any]] = catalogue.schema(form.type, _version(form))["properties"]
+    return {name: spec.get("x-personal", spec) for name, spec in props.items()}
 
 
 def required(form: Form) -> set[str]:
-    return set(catalogue.schema(form.type, 1).get("required", []))
+    return set(catalogue.schema(form.type, _version(form)).get("required", []))
+
+
+def _version(form: Form) -> int:
+    return catalogue.CURRENT_SCHEMA[form.type]
 
 
 def coerce(form: Form, name: str, value: Any, *, where: str | None = None) -> Any:

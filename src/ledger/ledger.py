@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import catalogue, checkpoint, merkle, semantics
+from ledger import catalogue, checkpoint, merkle, personal, semantics
 from ledger.envelope import (
     GENESIS_PREV,
     SIGNING_CONTEXT,
@@ -56,6 +56,10 @@ class Draft:
     # puts in that draft's sequence number once it knows it (a minutes file's resolutions
     # refer to its assembly).
     links: Mapping[str, int] = field(default_factory=dict)
+    # Set by Ledger.append, not by callers: the clear values of the payload's personal fields
+    # (the payload then holds their commitments), and those a redaction erases.
+    personal: tuple[personal.Held, ...] = ()
+    erase: tuple[tuple[int, str], ...] = ()
 
     def resolved(self, seqs: Sequence[int]) -> dict[str, Any]:
         if not self.links:
@@ -171,11 +175,7 @@ class Ledger:
         Raises ``InputError`` for a payload or a signer that does not fit (nothing written),
         ``StoreError`` when the store fails or other writers keep winning.
         """
-        for draft in drafts:
-            version = catalogue.CURRENT_SCHEMA.get(draft.type)
-            if version is None:
-                raise InputError("type", f"unknown event type {draft.type}")
-            semantics.validate(draft.type, version, draft.resolved([1] * len(drafts)))
+        drafts = [self._prepared(d, len(drafts)) for d in drafts]
         for attempt in range(MAX_ATTEMPTS):
             entries = self._signed(key, drafts)
             rows = [
@@ -188,13 +188,81 @@ class Ledger:
             ]
             tree = LedgerTree(self.store, self.id).compact_range(rows[0].seq - 1)
             nodes = [node for row in rows for node in tree.append(merkle.leaf_hash(row.entry))]
+            held = [
+                (row.seq, h.field, h.salt, h.value)
+                for row, draft in zip(rows, drafts, strict=True)
+                for h in draft.personal
+            ]
+            erase = [e for d in drafts for e in d.erase]
             try:
-                self.store.append(self.id, rows, nodes)
+                self.store.append(self.id, rows, nodes, held, erase)
             except Conflict:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
             return entries
         raise StoreError(f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the head busy")
+
+    def _prepared(self, draft: Draft, batch: int) -> Draft:
+        """The draft checked against its schema, its personal fields committed (once: a retry
+        re-signs the same commitments), a redaction's erasure attached."""
+        version = catalogue.CURRENT_SCHEMA.get(draft.type)
+        if version is None:
+            raise InputError("type", f"unknown event type {draft.type}")
+        committed, held = personal.commit(draft.type, version, draft.payload)
+        draft = dataclasses.replace(draft, payload=committed, personal=held)
+        semantics.validate(draft.type, version, draft.resolved([1] * batch))
+        if draft.type == "PersonalDataRedacted":
+            draft = dataclasses.replace(draft, erase=(self._redactable(draft.payload),))
+        return draft
+
+    def _redactable(self, payload: Mapping[str, Any]) -> tuple[int, str]:
+        seq, name = payload["event"], payload["field"]
+        target = self.entry(seq).envelope if 1 <= seq <= self.size() else None
+        if target is None:
+            raise InputError("event", f"no event {seq}; the ledger has {self.size()}")
+        if name not in personal.fields(target.type, target.schema):
+            kept = ", ".join(personal.fields(target.type, target.schema)) or "none"
+            raise InputError(
+                "--field",
+                f"{name!r} is not a personal field of {target.type} v{target.schema} "
+                f"(personal fields: {kept})",
+            )
+        if name not in target.payload:
+            raise InputError("--field", f"event {seq} has no {name}")
+        if (seq, name) in self.redactions():
+            raise InputError("--field", f"{name} of event {seq} is redacted already")
+        return seq, name
+
+    def redactions(self) -> dict[tuple[int, str], int]:
+        """Each redacted (event, field), with the redaction's sequence number."""
+        rows = self.store.read_topics(self.id, ["PersonalDataRedacted"])
+        found = {}
+        for row in rows:
+            payload = _parse(row).envelope.payload
+            found[(payload["event"], payload["field"])] = row.seq
+        return found
+
+    def revealed(self, entries: Sequence[Entry]) -> list[dict[str, Any]]:
+        """The entries' payloads for people to read: personal fields in clear where the store
+        holds them, else ``[redacted]`` or ``[not held]`` (``personal.reveal``)."""
+        wanted = [
+            e.envelope.seq for e in entries if personal.fields(e.envelope.type, e.envelope.schema)
+        ]
+        held: dict[int, dict[str, personal.Held]] = {}
+        for seq, name, salt, value in self.store.personal(self.id, sorted(wanted)):
+            held.setdefault(seq, {})[name] = personal.Held(name, salt, value)
+        redacted = self.redactions() if wanted else {}
+        out = []
+        for e in entries:
+            env = e.envelope
+            if env.seq not in wanted:
+                out.append(env.payload)
+                continue
+            gone = {name for (seq, name) in redacted if seq == env.seq}
+            out.append(
+                personal.reveal(env.type, env.schema, env.payload, held.get(env.seq, {}), gone)
+            )
+        return out
 
     def extend(self, rows: Iterable[Row], batch: int = 2000) -> int:
         """Append entries signed elsewhere (an imported bundle, verified by the caller) with the

@@ -23,6 +23,7 @@ NOT_CORRECTABLE = frozenset(
         "SignerEnrolled",
         "SignerRevoked",
         "SignerKeyRotated",
+        "PersonalDataRedacted",
         "EventCorrected",
         "EventRetracted",
         "CheckpointRecorded",

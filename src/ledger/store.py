@@ -36,6 +36,7 @@ from ledger.errors import InputError, LedgerStateError, StoreError
 EVENTS_TABLE = "stored_events"
 NODES_TABLE = "merkle_nodes"
 VIEWS_TABLE = "projection_views"
+PERSONAL_TABLE = "personal_data"
 LOCK_TIMEOUT_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 5
 PAGE = 2000
@@ -48,6 +49,13 @@ _NODES = (
 _VIEWS = (
     f"CREATE TABLE IF NOT EXISTS {VIEWS_TABLE} (ledger TEXT NOT NULL, name TEXT NOT NULL, "
     "size BIGINT NOT NULL, state {blob} NOT NULL, PRIMARY KEY (ledger, name))"
+)
+# Clear values of personal fields (ledger.personal): outside the signed entries, erasable, so
+# no append-only trigger guards this table.
+_PERSONAL = (
+    f"CREATE TABLE IF NOT EXISTS {PERSONAL_TABLE} (ledger TEXT NOT NULL, seq BIGINT NOT NULL, "
+    "field TEXT NOT NULL, salt {blob} NOT NULL, value {blob} NOT NULL, "
+    "PRIMARY KEY (ledger, seq, field))"
 )
 _TOPIC_INDEX = (
     f"CREATE INDEX IF NOT EXISTS {EVENTS_TABLE}_topic ON {EVENTS_TABLE} (originator_id, topic)"
@@ -141,9 +149,16 @@ class Store:
         )
 
     def append(
-        self, ledger: UUID, rows: Sequence[Row], nodes: Sequence[tuple[int, int, bytes]] = ()
+        self,
+        ledger: UUID,
+        rows: Sequence[Row],
+        nodes: Sequence[tuple[int, int, bytes]] = (),
+        personal: Sequence[tuple[int, str, bytes, bytes]] = (),
+        erase: Sequence[tuple[int, str]] = (),
     ) -> None:
-        """Insert ``rows`` and the Merkle tree ``nodes`` they complete in one transaction.
+        """Insert ``rows`` and the Merkle tree ``nodes`` they complete in one transaction, with
+        the clear ``personal`` values (seq, field, salt, value) they commit to, deleting the
+        ``erase`` ones (seq, field) that a redaction among them erases.
 
         Raises ``Conflict`` when a sequence number is taken, ``StoreError`` on any other failure.
         """
@@ -162,6 +177,19 @@ class Store:
                     self._sql(f"INSERT INTO {NODES_TABLE} VALUES (?,?,?,?)"),
                     [(ledger.hex, level, idx, h) for level, idx, h in nodes],
                 )
+                if personal:
+                    c.executemany(
+                        self._sql(f"INSERT INTO {PERSONAL_TABLE} VALUES (?,?,?,?,?)"),
+                        [(ledger.hex, *p) for p in personal],
+                    )
+                if erase:
+                    c.executemany(
+                        self._sql(
+                            f"DELETE FROM {PERSONAL_TABLE} WHERE ledger = ? AND seq = ? "
+                            "AND field = ?"
+                        ),
+                        [(ledger.hex, seq, name) for seq, name in erase],
+                    )
         except RecordConflict as e:
             raise Conflict(str(e)) from e
         except PersistenceError as e:
@@ -216,6 +244,33 @@ class Store:
 
         return self._call(run)
 
+    def personal(
+        self, ledger: UUID, seqs: Sequence[int] | None = None
+    ) -> list[tuple[int, str, bytes, bytes]]:
+        """Clear personal values (seq, field, salt, value) of these events (None: all), in order.
+        A store from before personal fields has none."""
+        where = "ledger = ?"
+        params: tuple[Any, ...] = (ledger.hex,)
+        if seqs is not None:
+            if not seqs:
+                return []
+            where += f" AND seq IN ({','.join('?' * len(seqs))})"
+            params = (ledger.hex, *seqs)
+        try:
+            found = self._query(
+                f"SELECT seq, field, salt, value FROM {PERSONAL_TABLE} WHERE {where} "
+                "ORDER BY seq, field",
+                params,
+            )
+        except StoreError:
+            if self._has_table(PERSONAL_TABLE):
+                raise
+            return []
+        return [(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in found]
+
+    def _has_table(self, name: str) -> bool:
+        raise NotImplementedError
+
     def view(self, ledger: UUID, name: str) -> tuple[int, bytes] | None:
         """A materialised view's state and the ledger size it covers; None if none is kept."""
         try:
@@ -269,7 +324,9 @@ class SQLiteStore(Store):
             self._recorder = SQLiteApplicationRecorder(self._datastore, EVENTS_TABLE)
             if not read_only:
                 self._create_schema()
-        except PersistenceError as e:
+        except (PersistenceError, sqlite3.Error) as e:
+            # eventsourcing's connection setup (PRAGMA journal_mode) raises sqlite3's own errors
+            # unwrapped: a read-only file or folder says so here, not as an internal error.
             raise StoreError(f"cannot open {path}: {e}") from e
 
     def _create_schema(self) -> None:
@@ -284,6 +341,7 @@ class SQLiteStore(Store):
                 *self._recorder.create_table_statements,
                 _NODES.format(blob="BLOB", suffix=" WITHOUT ROWID"),
                 _VIEWS.format(blob="BLOB"),
+                _PERSONAL.format(blob="BLOB"),
                 _TOPIC_INDEX,
                 *triggers,
             ]:
@@ -291,6 +349,9 @@ class SQLiteStore(Store):
 
     def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
         self._recorder._insert_events(cursor, events)
+
+    def _has_table(self, name: str) -> bool:
+        return bool(self._query("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,6 +424,8 @@ class PostgresStore(Store):
             elif not self._has_schema():
                 self._datastore.close()
                 raise LedgerStateError(f"no ledger in {self.target}; create one with: ledger init")
+            elif not read_only and not self._has_table(PERSONAL_TABLE):
+                self._create_schema()  # a store from before personal fields, first written to
         except PersistenceError as e:
             self._datastore.close()
             raise StoreError(f"cannot open {self.target}: {_first_line(e)}") from e
@@ -371,14 +434,18 @@ class PostgresStore(Store):
         return statement.replace("?", "%s")
 
     def _has_schema(self) -> bool:
+        return self._has_table(NODES_TABLE)
+
+    def _has_table(self, name: str) -> bool:
         with self._datastore.transaction(commit=False) as c:
-            c.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (f"{NODES_TABLE}",))
+            c.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (name,))
             return bool(_values(c.fetchone())[0])
 
     def _create_schema(self) -> None:
         statements = [
             _NODES.format(blob="BYTEA", suffix=""),
             _VIEWS.format(blob="BYTEA"),
+            _PERSONAL.format(blob="BYTEA"),
             _TOPIC_INDEX,
             "CREATE OR REPLACE FUNCTION coop_ledger_append_only() RETURNS trigger "
             "LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'coop-ledger: % are append-only', "

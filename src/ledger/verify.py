@@ -29,7 +29,7 @@ from datetime import date
 from typing import Any, NamedTuple
 from uuid import UUID
 
-from ledger import canonical, checkpoint, merkle, note
+from ledger import canonical, checkpoint, merkle, note, personal
 from ledger.envelope import SIGNING_CONTEXT, EntryError, Envelope, parse_entry
 from ledger.keys import PublicKey, key_id, verify_signature
 from ledger.signers import REGISTRY_TYPES, Registry, public_key_of
@@ -528,7 +528,44 @@ def verify_ledger(
         if bad is not None:
             failure = Failure(result.events, "stored-tree-mismatch", bad)
             return dataclasses.replace(result, failures=(failure,))
+        found = _first_bad_personal(store, ledger)
+        if found is not None:
+            return dataclasses.replace(result, failures=(found,))
     return result
+
+
+def _first_bad_personal(store: Store, ledger: UUID) -> Failure | None:
+    """The clear personal values kept beside the ledger must open their signed commitments, and
+    none may outlive its recorded redaction. (They are outside the signed bytes and the tree:
+    this is what vouches for them.)"""
+    redacted: dict[tuple[int, str], int] = {}
+    for row in store.read_topics(ledger, ["PersonalDataRedacted"]):
+        payload = parse_entry(row.entry).envelope.payload
+        redacted[(payload["event"], payload["field"])] = row.seq
+    held = store.personal(ledger)
+    for start in range(0, len(held), 500):
+        batch = held[start : start + 500]
+        payloads = {
+            r.seq: parse_entry(r.entry).envelope.payload
+            for r in store.rows(ledger, sorted({h[0] for h in batch}))
+        }
+        for seq, name, salt, value in batch:
+            if (seq, name) in redacted:
+                return Failure(
+                    seq,
+                    "not-erased",
+                    f"{name} was redacted at event {redacted[(seq, name)]}, yet its clear value "
+                    "is still stored",
+                )
+            if not personal.matches(
+                payloads.get(seq, {}).get(name), personal.Held(name, salt, value)
+            ):
+                return Failure(
+                    seq,
+                    "personal-data-mismatch",
+                    f"the stored clear value of {name} does not open the signed commitment",
+                )
+    return None
 
 
 def _first_bad_node(stored: Iterator[tuple[int, int, bytes]], leaves: bytearray) -> str | None:
