@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger import keys, merkle, projection, semantics, transparency, views
+from ledger import keys, merkle, projection, reports, semantics, transparency, views
 from ledger.envelope import SIGNING_CONTEXT, parse_entry
 from ledger.keys import PublicKey, SigningKey, verify_signature
 from ledger.ledger import Draft, Ledger
@@ -617,6 +617,22 @@ def statuses(answer: projection.Compliance) -> dict[str, int]:
     return counts
 
 
+def report_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
+    """``reports.produce`` of the year's special report in Markdown (fr): reports fold the
+    ledger cold, they have no materialised view."""
+    ledger = Ledger.open(db, read_only=True)
+    answers, times, cpu = per_call(
+        lambda _: reports.produce(ledger, year, "fr", "md").data, range(repeats)
+    )
+    ledger.close()
+    return {
+        "runs_ms": times,
+        "median_ms": statistics.median(times),
+        "cpu_ms": cpu * 1e3 / repeats,
+        "bytes": len(answers[-1]),
+    }
+
+
 def compliance_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
     """Cold replay: ``views.world(use_view=False)`` (every event read) + ``evaluate``."""
     ledger = Ledger.open(db, read_only=True)
@@ -682,6 +698,7 @@ MEASUREMENTS: dict[str, Callable[..., Figures]] = {
     "audit": audit,
     "compliance-build": compliance_build,
     "compliance-cold": compliance_cold,
+    "report-cold": report_cold,
     "compliance-view": compliance_view,
 }
 

@@ -16,6 +16,7 @@ RSS_GROWTH_LIMIT = 2.0  # peak RSS at the largest size / at the smallest: "flat"
 PROOF_TARGET_MS = 10.0  # root, inclusion and consistency proof at 1M events, each (p99)
 FLAT_LIMIT = 2.0  # audit cost per new event at the largest size / at the smallest: "flat"
 COMPLIANCE_TARGET_MS = 50.0  # views.compliance with the view up to date (median)
+RSS_TARGET_MB = 300.0  # peak RSS of any measurement at 1M events
 AUDIT_KINDS = {
     "full": "full audit (no trusted checkpoint)",
     "incremental": "incremental: `--trusted` at N - new",
@@ -103,6 +104,7 @@ class ComplianceSize:
     build: Figures
     cold: Figures
     view: Figures
+    report: Figures  # the year's report, md, cold (reports have no materialised view)
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +337,37 @@ def compliance_targets(r: Results) -> list[list[object]]:
         rows.append(
             ratio(f"compliance {c.n:,}: cold replay / materialised", c.cold["median_ms"] / warm)
         )
-    return rows
+    return rows + rss_targets(r)
+
+
+def rss_targets(r: Results) -> list[list[object]]:
+    """Peak RSS under ``RSS_TARGET_MB`` for every measurement on a ledger of 1M events or more
+    (the last group's row: every group's sizes are known by then)."""
+    found: list[tuple[str, Figures]] = []
+    for v in r.verifies:
+        if v.n >= 1_000_000:
+            found += [(f"build {v.n:,}", v.build), (f"verify {v.n:,}", max_rss(v.all_cores))]
+            found.append((f"verify {v.n:,}, workers=1", v.one_core))
+    if r.proofs is not None and r.proofs.n >= 1_000_000:
+        found += [(f"build {r.proofs.n:,}", r.proofs.build), ("proofs", r.proofs.proofs)]
+    for c in r.compliances:
+        if c.n >= 1_000_000:
+            found += [(f"compliance build {c.n:,}", c.build), ("compliance cold", c.cold)]
+            found += [("compliance materialised", c.view), ("report cold", c.report)]
+    return [
+        below(
+            f"peak RSS, {label}",
+            mb(f["peak_rss_mb"]),
+            RSS_TARGET_MB,
+            f["peak_rss_mb"] < RSS_TARGET_MB,
+            " MB",
+        )
+        for label, f in found
+    ]
+
+
+def max_rss(runs: Sequence[Figures]) -> Figures:
+    return max(runs, key=lambda f: f["peak_rss_mb"])
 
 
 TARGETS = {
@@ -509,6 +541,8 @@ def compliance_rows(r: Results) -> list[list[object]]:
                 f"{view['cpu_ms']:.1f}",
                 rss([cold]),
                 rss([view]),
+                f"{c.report['median_ms']:,.0f} ({c.report['cpu_ms']:,.0f} CPU)",
+                rss([c.report]),
                 statuses,
             ]
         )
@@ -644,6 +678,8 @@ def compliance_section(r: Results) -> list[str]:
                 "materialised CPU ms",
                 "peak RSS cold (+ over imports)",
                 "peak RSS materialised",
+                "report md, cold ms (CPU)",
+                "peak RSS report",
                 "conditions",
             ],
             compliance_rows(r),

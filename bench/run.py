@@ -58,7 +58,7 @@ class Plan:
 FULL = Plan(
     append_events=20_000,
     append_repeats=3,
-    verify_sizes=(10_000, 100_000),
+    verify_sizes=(10_000, 100_000, 1_000_000),
     verify_repeats=3,
     single_core_seconds=2.0,
     proof_size=1_000_000,
@@ -67,7 +67,7 @@ FULL = Plan(
     audit_sizes=(10_000, 100_000),
     audit_new=1000,
     audit_repeats=5,
-    compliance_sizes=(10_000, 100_000),
+    compliance_sizes=(10_000, 100_000, 1_000_000),
     compliance_repeats=3,
 )
 QUICK = Plan(
@@ -134,13 +134,20 @@ def append_suite(plan: Plan) -> dict[str, list[dict[str, Any]]]:
     return runs
 
 
+LARGE = 1_000_000  # a size measured once: one run there takes minutes
+
+
+def repeats_at(n: int, repeats: int) -> int:
+    return 1 if n >= LARGE else repeats
+
+
 def verify_size(n: int, repeats: int) -> VerifySize:
     """Build a ledger of ``n`` events once, then verify it on all cores and on one."""
     log(f"verify, {n:,} events")
     with scratch_folder() as folder:
         db = str(Path(folder) / "ledger.db")
         built = measure("build", db=db, n=n - 1)  # plus the genesis event: n in all
-        all_cores = [measure("verify", db=db, workers=None) for _ in range(repeats)]
+        all_cores = [measure("verify", db=db, workers=None) for _ in range(repeats_at(n, repeats))]
         one_core = measure("verify", db=db, workers=1)
     return VerifySize(n, built, all_cores, one_core)
 
@@ -179,11 +186,13 @@ def compliance_size(n: int, repeats: int) -> ComplianceSize:
     with scratch_folder() as folder:
         db = str(Path(folder) / "ledger.db")
         built = measure("compliance-build", db=db, n=n)
-        cold = measure("compliance-cold", db=db, year=COMPLIANCE_YEAR, repeats=repeats)
+        times = repeats_at(n, repeats)
+        cold = measure("compliance-cold", db=db, year=COMPLIANCE_YEAR, repeats=times)
         view = measure("compliance-view", db=db, year=COMPLIANCE_YEAR, repeats=VIEW_QUERIES)
+        report = measure("report-cold", db=db, year=COMPLIANCE_YEAR, repeats=times)
     if cold["digest"] != view["digest"]:
         raise RuntimeError(f"compliance at {n:,}: the materialised view differs from cold replay")
-    return ComplianceSize(n, built, cold, view)
+    return ComplianceSize(n, built, cold, view, report)
 
 
 class Sources:

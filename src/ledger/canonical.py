@@ -55,8 +55,12 @@ def _check(value: Any, path: Path) -> None:
                     )
                 if len(_good_keys) < 10_000:
                     _good_keys.add(key)
-            if type(item) is not str:
-                _check(item, (*path, key))
+            item_kind = type(item)
+            if item_kind is str:
+                continue
+            if item_kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
+                continue  # the commonest members, checked without a call
+            _check(item, (*path, key))
         return
     if kind is list:
         for i, item in enumerate(value):

@@ -74,6 +74,10 @@ class Ledger:
     store: Store
     id: UUID
     clock: Clock = field(default=lambda: utc_now())
+    # The signers after the head this ledger last appended, keyed by that head's id: a batch
+    # import then reads the signer events once, not once a batch. Another writer's head has
+    # another id, so the cache never outlives a change it did not make.
+    _signers: tuple[str, Registry] | None = field(default=None, repr=False)
 
     @classmethod
     def open(
@@ -177,7 +181,9 @@ class Ledger:
         """
         drafts = [self._prepared(d, len(drafts)) for d in drafts]
         for attempt in range(MAX_ATTEMPTS):
-            entries = self._signed(key, drafts)
+            head = self.head()
+            registry = self._registry_after(head)
+            entries = self._signed(key, drafts, head, registry)
             rows = [
                 Row(
                     seq=e.envelope.seq,
@@ -199,6 +205,7 @@ class Ledger:
             except Conflict:
                 time.sleep(random.uniform(0, 0.002 * (attempt + 1)))
                 continue
+            self._signers = (entries[-1].id, registry)
             return entries
         raise StoreError(f"gave up after {MAX_ATTEMPTS} attempts: other writers kept the head busy")
 
@@ -208,8 +215,9 @@ class Ledger:
         version = catalogue.CURRENT_SCHEMA.get(draft.type)
         if version is None:
             raise InputError("type", f"unknown event type {draft.type}")
-        committed, held = personal.commit(draft.type, version, draft.payload)
-        draft = dataclasses.replace(draft, payload=committed, personal=held)
+        if personal.fields(draft.type, version):
+            committed, held = personal.commit(draft.type, version, draft.payload)
+            draft = dataclasses.replace(draft, payload=committed, personal=held)
         semantics.validate(draft.type, version, draft.resolved([1] * batch))
         if draft.type == "PersonalDataRedacted":
             draft = dataclasses.replace(draft, erase=(self._redactable(draft.payload),))
@@ -283,12 +291,22 @@ class Ledger:
             count += len(page)
         return count
 
-    def _signed(self, key: SigningKey, drafts: Sequence[Draft]) -> list[Entry]:
+    def _registry_after(self, head: Entry | None) -> Registry:
+        """The signers after ``head``, to be extended by the batch being built (a copy)."""
+        if head is None:
+            return Registry()
+        if self._signers is not None and self._signers[0] == head.id:
+            return Registry(dict(self._signers[1].signers))  # Signers are immutable
+        return self.registry()
+
+    def _signed(
+        self, key: SigningKey, drafts: Sequence[Draft], head: Entry | None, registry: Registry
+    ) -> list[Entry]:
         """The drafts as signed entries on the current head; signing overlaps building."""
         envelopes: list[tuple[Envelope, bytes]] = []
 
         def messages() -> Iterator[bytes]:
-            for env, data in self._envelopes(key.public.key_id, drafts):
+            for env, data in self._envelopes(key.public.key_id, drafts, head, registry):
                 envelopes.append((env, data))
                 yield SIGNING_CONTEXT + data
 
@@ -297,9 +315,11 @@ class Ledger:
             Entry(env, data, sig) for (env, data), sig in zip(envelopes, signatures, strict=True)
         ]
 
-    def _envelopes(self, signer: str, drafts: Sequence[Draft]) -> Iterator[tuple[Envelope, bytes]]:
-        head = self.head()
-        registry = self.registry() if head else Registry()
+    def _envelopes(
+        self, signer: str, drafts: Sequence[Draft], head: Entry | None, registry: Registry
+    ) -> Iterator[tuple[Envelope, bytes]]:
+        """Build the drafts' envelopes on ``head``, checking each against ``registry`` (and
+        folding it in, so the registry ends as the batch leaves the signers)."""
         now = format_instant(self.clock())
         # recorded_at never goes backwards, so "as known at T" is always a prefix of the ledger.
         recorded_at = max(now, head.envelope.recorded_at) if head else now
@@ -313,10 +333,12 @@ class Ledger:
                 draft = dataclasses.replace(draft, payload=draft.resolved(seqs), links={})
             version = catalogue.CURRENT_SCHEMA[draft.type]
             refs = semantics.references(draft.type, version, draft.payload)
-            targets = known.envelopes([r.seq for r in refs])
-            problem = semantics.check_references(seq, refs, {n: e.type for n, e in targets.items()})
-            if problem is not None:
-                raise InputError(*problem)
+            targets = known.envelopes([r.seq for r in refs]) if refs else {}
+            if refs:
+                types = {n: e.type for n, e in targets.items()}
+                problem = semantics.check_references(seq, refs, types)
+                if problem is not None:
+                    raise InputError(*problem)
             effective = draft.effective or self._default_effective(draft, targets)
             env = Envelope(
                 ledger=ledger_id,

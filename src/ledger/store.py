@@ -93,6 +93,14 @@ class Store:
     def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
         raise NotImplementedError
 
+    def _insert_nodes(
+        self, cursor: Any, ledger: UUID, nodes: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        cursor.executemany(
+            self._sql(f"INSERT INTO {NODES_TABLE} VALUES (?,?,?,?)"),
+            [(ledger.hex, level, idx, h) for level, idx, h in nodes],
+        )
+
     def ledgers(self) -> list[UUID]:
         """The ledgers in this store, oldest first."""
         rows = self._query(
@@ -173,10 +181,7 @@ class Store:
                 # The recorder's own insert, inside our transaction, so that events and their
                 # tree nodes land together or not at all.
                 self._insert_events(c, events)
-                c.executemany(
-                    self._sql(f"INSERT INTO {NODES_TABLE} VALUES (?,?,?,?)"),
-                    [(ledger.hex, level, idx, h) for level, idx, h in nodes],
-                )
+                self._insert_nodes(c, ledger, nodes)
                 if personal:
                     c.executemany(
                         self._sql(f"INSERT INTO {PERSONAL_TABLE} VALUES (?,?,?,?,?)"),
@@ -192,8 +197,19 @@ class Store:
                     )
         except RecordConflict as e:
             raise Conflict(str(e)) from e
-        except PersistenceError as e:
-            raise StoreError(f"cannot write to {self.target}: {e}") from e
+        except (PersistenceError, sqlite3.Error) as e:
+            raise self._write_error(e) from e
+
+    def _write_error(self, error: Exception) -> StoreError:
+        """One line saying why a write failed; a lock that another writer held past the bound
+        (SQLite's busy timeout, PostgreSQL's lock_timeout: both already wait and retry) is
+        "store busy", not the driver's wording."""
+        if _is_busy(error):
+            return StoreError(
+                f"store busy: another writer held the write lock of {self.target}; "
+                f"gave up after {LOCK_TIMEOUT_SECONDS} s"
+            )
+        return StoreError(f"cannot write to {self.target}: {_first_line(error)}")
 
     def all_nodes(self, ledger: UUID) -> Iterator[tuple[int, int, bytes]]:
         """Every stored tree node of ``ledger``, by level then index, a page at a time."""
@@ -297,11 +313,24 @@ class Store:
                     ),
                     (ledger.hex, name, size, state),
                 )
-        except PersistenceError as e:
-            raise StoreError(f"cannot write to {self.target}: {e}") from e
+        except (PersistenceError, sqlite3.Error) as e:
+            raise self._write_error(e) from e
 
     def close(self) -> None:
         self._datastore.close()
+
+
+def _is_busy(error: BaseException) -> bool:
+    """Whether ``error`` (or what it wraps) is a lock wait that timed out: SQLITE_BUSY or
+    SQLITE_LOCKED (any extended code), or PostgreSQL's lock_not_available (55P03)."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if (getattr(seen, "sqlite_errorcode", 0) or 0) & 0xFF in (5, 6):
+            return True
+        if getattr(seen, "sqlstate", None) == "55P03":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _values(row: Any) -> tuple[Any, ...]:
@@ -348,7 +377,12 @@ class SQLiteStore(Store):
                 c.execute(statement)
 
     def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
-        self._recorder._insert_events(cursor, events)
+        # The recorder's own statement on its own table, as one executemany: its
+        # _insert_events runs one execute an event to collect notification ids we never use.
+        cursor.executemany(
+            self._recorder.insert_events_statement,
+            [(e.originator_id, e.originator_version, e.topic, e.state) for e in events],
+        )
 
     def _has_table(self, name: str) -> bool:
         return bool(self._query("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)))
@@ -472,10 +506,36 @@ class PostgresStore(Store):
                 if attempt == 2:
                     raise
 
+    def _insert_nodes(
+        self, cursor: Any, ledger: UUID, nodes: Sequence[tuple[int, int, bytes]]
+    ) -> None:
+        # One statement over arrays: psycopg's executemany costs a round of its own per row.
+        if nodes:
+            levels, indexes, hashes = zip(*nodes, strict=True)
+            cursor.execute(
+                # %b: binary parameters; text-format arrays are escaped byte by byte, in Python
+                f"INSERT INTO {NODES_TABLE} SELECT %s, * FROM unnest(%b::int[], %b::bigint[], "
+                "%b::bytea[])",
+                (ledger.hex, list(levels), list(indexes), list(hashes)),
+            )
+
     def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
-        # Takes the recorder's table lock: writers to one store are serialised, as the
-        # recorder intends, and the unique key still decides who got a sequence number.
-        self._recorder._insert_stored_events(cursor, events)
+        # The recorder's protocol (its table lock, so writers to one store are serialised as
+        # it intends, and its notification), then its table's four columns filled from arrays
+        # in binary: its own insert dumps a composite type per event as escaped text, which
+        # costs more than signing. The unique key still decides who got a sequence number.
+        self._recorder._lock_table(cursor)
+        self._recorder._notify_channel(cursor)
+        cursor.execute(
+            f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::bytea[])",
+            (
+                [e.originator_id for e in events],
+                [e.originator_version for e in events],
+                [e.topic for e in events],
+                [e.state for e in events],
+            ),
+        )
 
 
 def _probe(target: PostgresTarget, display: str) -> None:
