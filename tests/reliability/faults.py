@@ -176,14 +176,21 @@ def _read_child(child: subprocess.Popen[str], tag: str, report: Report) -> set[t
 
 
 def kill_loop(
-    target: Target, key: Path, *, kills: int, seed: int, max_delay: float = 1.0
+    target: Target,
+    key: Path,
+    *,
+    kills: int,
+    seed: int,
+    max_delay: float = 1.0,
+    reported: set[tuple[str, str]] | None = None,
 ) -> Report:
     """``kills`` times: start a writer, SIGKILL it after a random delay once it has imported,
-    then check the ledger. The delays are seeded, so a failing run can be replayed."""
+    then check the ledger. The delays are seeded, so a failing run can be replayed.
+    ``reported`` (events reported by earlier loops on this ledger) is checked too, and grows."""
     rng = random.Random(seed)
     report = Report(target.backend)
     started = time.monotonic()
-    reported: set[tuple[str, str]] = set()
+    reported = set() if reported is None else reported
     for k in range(kills):
         tag = f"s{seed}k{k}"
         child = start_writer(target, key, tag, seconds=600)
@@ -194,7 +201,7 @@ def kill_loop(
             continue
         time.sleep(rng.uniform(0, max_delay))
         os.killpg(child.pid, signal.SIGKILL)
-        reported |= _read_child(child, tag, report)
+        reported.update(_read_child(child, tag, report))
         report.kills += 1
         report.children += 1
         check_ledger(target, reported, report)
@@ -204,14 +211,25 @@ def kill_loop(
     return report
 
 
-def writers_loop(target: Target, key: Path, *, writers: int, seconds: float) -> Report:
-    """``writers`` processes recording at once for ``seconds``; then check the ledger."""
+def writers_loop(
+    target: Target,
+    key: Path,
+    *,
+    writers: int,
+    seconds: float,
+    round_: int = 0,
+    reported: set[tuple[str, str]] | None = None,
+) -> Report:
+    """``writers`` processes recording at once for ``seconds``; then check the ledger
+    (``reported`` as in ``kill_loop``). Rounds on one ledger need distinct ``round_`` numbers:
+    the payloads tell their events apart."""
     report = Report(target.backend, children=writers)
     started = time.monotonic()
-    children = [(f"w{w}", start_writer(target, key, f"w{w}", seconds)) for w in range(writers)]
-    reported: set[tuple[str, str]] = set()
+    tags = [f"r{round_}w{w}" for w in range(writers)]
+    children = [(tag, start_writer(target, key, tag, seconds)) for tag in tags]
+    reported = set() if reported is None else reported
     for tag, child in children:
-        reported |= _read_child(child, tag, report)
+        reported.update(_read_child(child, tag, report))
         if child.returncode != 0:
             report.violations.append(f"{tag}: the writer exited {child.returncode}")
     check_ledger(target, reported, report)
