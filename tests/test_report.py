@@ -16,17 +16,21 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from shared import shared_dir
 
-from ledger import formatting, keys, report, reports
+from ledger import formatting, keys, report, reports, views
 from ledger import ledger as ledger_module
 from ledger.cli import main
 from ledger.errors import IntegrityError
-from ledger.ledger import Ledger
+from ledger.ledger import Draft, Ledger
+from ledger.projection import World
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parents[1]
@@ -276,3 +280,70 @@ def test_reports_are_the_same_bytes_from_postgresql(demo: Path, tmp_path: Path) 
     finally:
         with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
             c.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+# --- the report's fold keeps only the newest figure per year and name -------------------------
+
+
+@st.composite
+def figure_history(draw: st.DrawFn) -> list[tuple[str, Any]]:
+    """Figures of a few (year, name) keys, with corrections (some moving a figure to another
+    key) and retractions of earlier figures, in a valid order."""
+    steps: list[tuple[str, Any]] = []
+    figures: list[int] = []  # indexes in steps of figures still correctable
+    for _ in range(draw(st.integers(1, 14))):
+        action = draw(st.sampled_from(["figure", "figure", "correct", "retract"]))
+        if action != "figure" and figures:
+            target = draw(st.sampled_from(figures))
+            if action == "retract":
+                figures.remove(target)
+                steps.append(("retract", target))
+            else:
+                key = (draw(st.sampled_from([2024, 2025])), draw(st.sampled_from("ab")))
+                steps.append(("correct", (target, key, draw(st.integers(0, 99)))))
+            continue
+        key = (draw(st.sampled_from([2024, 2025])), draw(st.sampled_from("ab")))
+        figures.append(len(steps))
+        steps.append(("figure", (key, draw(st.integers(0, 99)))))
+    return steps
+
+
+def metric(year: int, name: str, value: int) -> dict[str, Any]:
+    return {"year": year, "name": name, "value": str(value), "unit": "n"}
+
+
+@settings(deadline=None, max_examples=25, suppress_health_check=[HealthCheck.too_slow])
+@given(history=figure_history(), cut=st.integers(0, 20))
+def test_newest_figures_equal_a_full_fold(
+    history: list[tuple[str, Any]], cut: int, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("newest")
+    key = keys.generate("Secretary")
+    ledger = Ledger.create(str(folder / "l.db"), enterprise="X", number="0896.755.397", key=key)
+    try:
+        seq_of: dict[int, int] = {}
+        for i, (action, arg) in enumerate(history):
+            if action == "figure":
+                (year, name), value = arg
+                draft = Draft("MetricSubmitted", metric(year, name, value))
+            elif action == "retract":
+                draft = Draft("EventRetracted", {"event": seq_of[arg], "reason": "error"})
+            else:
+                target, (year, name), value = arg
+                replacement = metric(year, name, value)
+                draft = Draft(
+                    "EventCorrected",
+                    {"event": seq_of[target], "reason": "fix", "replacement": replacement},
+                )
+            [entry] = ledger.append(key, [draft])
+            seq_of[i] = entry.envelope.seq
+        upto = min(ledger.size(), 1 + cut)
+        full = views.world(ledger, upto=upto, start=World(tracked=report.REPORT_TYPES))
+        newest = views.world(ledger, upto=upto, start=report.new_world())
+        provenance = report.Provenance(str(ledger.id), upto, "", None, "")
+        for year in (2024, 2025):
+            got = report._Builder(newest, year, "en", provenance).figures()
+            want = report._Builder(full, year, "en", provenance).figures()
+            assert got == want
+    finally:
+        ledger.close()

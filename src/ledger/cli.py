@@ -13,7 +13,6 @@ import inspect
 import os
 import shlex
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,7 +40,7 @@ from ledger.envelope import Entry
 from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError, StoreError
 from ledger.ledger import Draft, Ledger, Summary, summaries
 from ledger.store import Store, open_store
-from ledger.verify import TrustedCheckpoint, VerificationResult, verify_ledger
+from ledger.verify import TrustedCheckpoint, VerificationResult, paged, verify_ledger
 
 PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
 
@@ -584,7 +583,7 @@ def log(
             and (not signer or env.signer.startswith(signer))
         )
 
-    for page in _pages(filter(wanted, ledger.entries()), LOG_PAGE):
+    for page in paged(filter(wanted, ledger.entries()), LOG_PAGE):
         for entry, payload in zip(page, ledger.revealed(page), strict=True):
             if as_json:
                 _echo_json(_event_json(entry, payload))
@@ -595,17 +594,6 @@ def log(
                 f"{env.seq:>6}  {env.type:<18} {env.effective}  {env.recorded_at}  "
                 f"{env.signer[:12]}  {text}"
             )
-
-
-def _pages(entries: Iterator[Entry], size: int) -> Iterator[list[Entry]]:
-    page: list[Entry] = []
-    for entry in entries:
-        page.append(entry)
-        if len(page) == size:
-            yield page
-            page = []
-    if page:
-        yield page
 
 
 @app.command()

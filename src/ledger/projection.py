@@ -53,6 +53,16 @@ class World:
     last_recorded_at: str = ""
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
     tracked: frozenset[str] = field(default=TRACKED, compare=False)
+    # Tracked types of which only the newest event per key (these payload fields) is kept, so
+    # that a million figures cost a few hundred entries. Needs ``settled``: what the
+    # corrections and retractions of the folded prefix do to such events, known beforehand
+    # (the fold drops an event once a newer one shares its key, so a later correction could
+    # not reach it): target seq -> (final payload, effective date), or None when retracted.
+    newest: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    settled: dict[int, tuple[dict[str, Any], str] | None] = field(
+        default_factory=dict, compare=False
+    )
+    _newest_at: dict[tuple[Any, ...], int] = field(default_factory=dict, compare=False)
 
     def skip(self, seq: int, recorded_at: str) -> None:
         """Account for an event the projection has no use for (a figure, a key)."""
@@ -61,12 +71,16 @@ class World:
 
     def apply(self, env: Envelope) -> None:
         self.skip(env.seq, env.recorded_at)
-        if env.type in self.tracked:
+        if env.type in self.newest:
+            self._keep_newest(env)
+        elif env.type in self.tracked:
             self.events[env.seq] = {
                 "type": env.type,
                 "effective": env.effective,
                 "payload": env.payload,
             }
+        elif env.type in CORRECTIONS and env.payload["event"] in self.settled:
+            return  # applied when its target was folded
         elif env.type == "EventCorrected":
             target = self.events.get(env.payload["event"])
             if target is not None:
@@ -75,7 +89,23 @@ class World:
         elif env.type == "EventRetracted":
             self.events.pop(env.payload["event"], None)
 
+    def _keep_newest(self, env: Envelope) -> None:
+        payload, effective = env.payload, env.effective
+        if env.seq in self.settled:
+            fate = self.settled[env.seq]
+            if fate is None:
+                return
+            payload, effective = fate
+        key = (env.type, *(payload.get(name) for name in self.newest[env.type]))
+        older = self._newest_at.get(key)
+        if older is not None:
+            del self.events[older]
+        self._newest_at[key] = env.seq
+        self.events[env.seq] = {"type": env.type, "effective": effective, "payload": payload}
+
     def to_bytes(self) -> bytes:
+        if self.newest:
+            raise ValueError("a World keeping only the newest events is not stored as a view")
         return orjson.dumps(
             {
                 "size": self.size,

@@ -77,7 +77,8 @@ def key_figures() -> frozenset[str]:
 
 
 def new_world() -> World:
-    return World(tracked=REPORT_TYPES)
+    # The report shows the newest figure per year and name: older ones need not be kept.
+    return World(tracked=REPORT_TYPES, newest={"MetricSubmitted": ("year", "name")})
 
 
 def _seqs(numbers: Iterable[int]) -> str:
@@ -90,9 +91,13 @@ class _Builder:
         self.m = messages(lang)
         self.events = world.events
         self.cited: set[int] = set()
+        self.by_type: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        for seq in sorted(self.events):
+            event = self.events[seq]
+            self.by_type.setdefault(event["type"], []).append((seq, event))
 
     def of(self, event_type: str) -> list[tuple[int, dict[str, Any]]]:
-        return [(seq, e) for seq, e in sorted(self.events.items()) if e["type"] == event_type]
+        return self.by_type.get(event_type, [])
 
     def say(self, key: str, **args: Any) -> str:
         if "seq" in args:

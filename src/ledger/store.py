@@ -425,6 +425,16 @@ class PostgresTarget:
             schema=schema,
         )
 
+    def connection(self) -> dict[str, Any]:
+        """What psycopg and eventsourcing's datastore both take to connect."""
+        return {
+            "dbname": self.dbname,
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+        }
+
     def display(self) -> str:
         """The URL without its password: errors and listings name the store this way."""
         tail = "" if self.schema == "public" else f"?schema={self.schema}"
@@ -544,14 +554,7 @@ def _probe(target: PostgresTarget, display: str) -> None:
     import psycopg
 
     try:
-        psycopg.connect(
-            dbname=target.dbname,
-            host=target.host,
-            port=target.port,
-            user=target.user,
-            password=target.password,
-            connect_timeout=CONNECT_TIMEOUT_SECONDS,
-        ).close()
+        psycopg.connect(**target.connection(), connect_timeout=CONNECT_TIMEOUT_SECONDS).close()
     except psycopg.Error as e:
         raise StoreError(f"cannot connect to {display}: {_first_line(e)}") from e
 
@@ -573,11 +576,7 @@ def _postgres_datastore(target: PostgresTarget, *, read_only: bool) -> Any:
             return after_connect
 
     return Datastore(
-        dbname=target.dbname,
-        host=target.host,
-        port=target.port,
-        user=target.user,
-        password=target.password,
+        **target.connection(),
         connect_timeout=CONNECT_TIMEOUT_SECONDS,
         lock_timeout=LOCK_TIMEOUT_SECONDS,
         schema=target.schema,

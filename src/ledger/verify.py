@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
 from ledger import canonical, checkpoint, merkle, note, personal
@@ -34,6 +34,8 @@ from ledger.envelope import SIGNING_CONTEXT, EntryError, Envelope, parse_entry
 from ledger.keys import PublicKey, key_id, verify_signature
 from ledger.signers import REGISTRY_TYPES, Registry, public_key_of
 from ledger.store import Row, Store
+
+T = TypeVar("T")
 
 CHUNK = 1000
 INLINE_BELOW = 4000  # a pool costs more than it saves on small ledgers
@@ -218,9 +220,9 @@ def _checked(pages: Iterable[list[Row]], workers: int, trusted_upto: int) -> Ite
             yield from window.popleft().result()
 
 
-def paged(rows: Iterable[Row], size: int = CHUNK) -> Iterator[list[Row]]:
+def paged(rows: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
     """Group rows into pages of ``size`` (by default, the pages the workers take)."""
-    page: list[Row] = []
+    page: list[T] = []
     for row in rows:
         page.append(row)
         if len(page) == size:

@@ -6,6 +6,8 @@ cold replay of that prefix by construction (the same ``World.apply``), and tests
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterable
+from typing import Any
 
 from ledger.envelope import parse_entry
 from ledger.errors import StoreError
@@ -39,6 +41,8 @@ def world(
     if as_known_at is not None and current.last_recorded_at > as_known_at:
         current = World()  # the view is past the instant asked for: replay from the start
     relevant = current.tracked | CORRECTIONS
+    if current.newest:
+        current.settled = _settled(ledger, current.newest, as_known_at, upto)
     for row in ledger.store.read(ledger.id, after=current.size, upto=upto):
         if row.topic in relevant:
             env = parse_entry(row.entry).envelope
@@ -55,6 +59,28 @@ def world(
         with contextlib.suppress(StoreError):
             ledger.store.save_view(ledger.id, COMPLIANCE_VIEW, current.size, current.to_bytes())
     return current
+
+
+def _settled(
+    ledger: Ledger, types: Iterable[str], as_known_at: str | None, upto: int | None
+) -> dict[int, tuple[dict[str, Any], str] | None]:
+    """What the corrections and retractions of the prefix do to events of ``types``: target
+    seq -> (final payload, effective date), None when retracted (``World.settled``). They are
+    few and indexed by type, so this reads little even on a large ledger."""
+    found: dict[int, tuple[dict[str, Any], str] | None] = {}
+    for row in ledger.store.read_topics(ledger.id, sorted(CORRECTIONS)):
+        env = parse_entry(row.entry).envelope
+        if (upto is not None and env.seq > upto) or (
+            as_known_at is not None and env.recorded_at > as_known_at
+        ):
+            break
+        target = env.payload["event"]
+        found[target] = (
+            (env.payload["replacement"], env.effective) if env.type == "EventCorrected" else None
+        )
+    wanted = set(types)
+    targets = ledger.store.rows(ledger.id, sorted(found))
+    return {r.seq: found[r.seq] for r in targets if r.topic in wanted}
 
 
 def compliance(

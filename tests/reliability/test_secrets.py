@@ -1,0 +1,233 @@
+"""Private keys never leave their file: not in any output, log, traceback, store or export,
+whatever the commands and however they fail. The real CLI, as subprocesses, on both backends."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+from conftest import Database, Result, run_subprocess
+from cryptography.hazmat.primitives import serialization
+
+from ledger import keys
+
+PASSPHRASE = "correct horse battery staple"
+
+
+def forms_of_the_secret(path: Path, passphrase: bytes | None) -> dict[str, bytes]:
+    """Every spelling of a private key that could leak: raw seed, hex, base64 (standard and
+    URL-safe), the unencrypted PKCS#8 DER and its base64 (the body of an unencrypted PEM)."""
+    key = keys.load_signing_key(path, lambda p: passphrase or b"")
+    raw = key.private.private_bytes(
+        serialization.Encoding.Raw,
+        serialization.PrivateFormat.Raw,
+        serialization.NoEncryption(),
+    )
+    der = key.private.private_bytes(
+        serialization.Encoding.DER,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return {
+        "raw": raw,
+        "hex": raw.hex().encode(),
+        "HEX": raw.hex().upper().encode(),
+        "base64": base64.b64encode(raw).rstrip(b"="),
+        "base64url": base64.urlsafe_b64encode(raw).rstrip(b"="),
+        "pkcs8": der,
+        "pkcs8-base64": base64.b64encode(der)[:40],
+    }
+
+
+def stored_bytes(db: Database) -> bytes:
+    """Everything the store holds, as bytes: the SQLite files, or every row of every table."""
+    if db.backend == "sqlite":
+        return b"".join(p.read_bytes() for p in db.folder.glob("ledger.db*"))
+    c = db._connect()
+    try:
+        tables = [
+            r[0]
+            for r in c.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (db.schema,)
+            )
+        ]
+        dump = []
+        for table in tables:
+            for row in c.execute(f"SELECT * FROM {table}"):
+                dump.append(repr(row).encode())
+                dump += [bytes(v) for v in row if isinstance(v, (bytes, memoryview))]
+    finally:
+        c.close()
+    return b"\n".join(dump)
+
+
+def test_no_private_key_anywhere(db: Database, tmp_path: Path) -> None:
+    env = {"LEDGER_PASSPHRASE": PASSPHRASE, "LEDGER_DEBUG": "1"}
+    outputs: list[Result] = []
+
+    def run(*args: str, **extra: str) -> Result:
+        result = run_subprocess(*args, cwd=db.folder, env={**env, **extra})
+        outputs.append(result)
+        return result
+
+    assert run("key", "new", "--out", "sec.key", "--name", "Secrétaire").code == 0
+    assert run("key", "new", "--out", "plain.key", "--no-passphrase").code == 0
+    secrets = {
+        f"sec.key {k}": v
+        for k, v in forms_of_the_secret(db.folder / "sec.key", PASSPHRASE.encode()).items()
+    } | {f"plain.key {k}": v for k, v in forms_of_the_secret(db.folder / "plain.key", None).items()}
+
+    assert (
+        run(
+            "init", "--enterprise", "SmartCoop", "--number", "0896.755.397", "--key", "sec.key"
+        ).code
+        == 0
+    )
+    assert (
+        run(
+            "signer",
+            "add",
+            "--pub",
+            "plain.key.pub",
+            "--name",
+            "T",
+            "--role",
+            "treasurer",
+            "--key",
+            "sec.key",
+        ).code
+        == 0
+    )
+    assert (
+        run(
+            "record",
+            "metric",
+            "--year",
+            "2025",
+            "--name",
+            "members",
+            "--value",
+            "7",
+            "--unit",
+            "n",
+            "--key",
+            "plain.key",
+        ).code
+        == 0
+    )
+    assert run("checkpoint", "--key", "sec.key", "--out", "cp").code == 0
+    assert run("export", "--out", "bundle").code == 0
+    assert run("log", "--json").code == 0
+    assert run("signer", "list", "--json").code == 0
+    # Failures, with tracebacks turned on where there are any.
+    assert (
+        run(
+            "record",
+            "metric",
+            "--year",
+            "2025",
+            "--name",
+            "x",
+            "--value",
+            "1",
+            "--unit",
+            "n",
+            "--key",
+            "sec.key",
+            LEDGER_PASSPHRASE="wrong",
+        ).code
+        == 2
+    )
+    assert (
+        run(
+            "record",
+            "metric",
+            "--year",
+            "oops",
+            "--name",
+            "x",
+            "--value",
+            "1",
+            "--unit",
+            "n",
+            "--key",
+            "plain.key",
+        ).code
+        == 2
+    )
+    assert (
+        run(
+            "signer",
+            "add",
+            "--pub",
+            "sec.key",
+            "--name",
+            "X",
+            "--role",
+            "board",
+            "--key",
+            "sec.key",
+        ).code
+        == 2
+    )
+    assert (
+        run(
+            "signer",
+            "add",
+            "--pub",
+            "plain.key",
+            "--name",
+            "X",
+            "--role",
+            "board",
+            "--key",
+            "sec.key",
+        ).code
+        == 2
+    )
+    assert (
+        run(
+            "record",
+            "metric",
+            "--year",
+            "2025",
+            "--name",
+            "x",
+            "--value",
+            "1",
+            "--unit",
+            "n",
+            "--key",
+            "plain.key.pub",
+        ).code
+        == 2
+    )
+
+    wrong = [r for r in outputs if "wrong passphrase" in r.err]
+    assert len(wrong) == 1
+    assert wrong[0].err == "error: --key: wrong passphrase for sec.key\n"  # and nothing more
+
+    places = {
+        **{f"output of call {i}": (r.out + r.err).encode() for i, r in enumerate(outputs)},
+        "the store": stored_bytes(db),
+        "the export": (db.folder / "bundle").read_bytes(),
+        "the checkpoint": (db.folder / "cp").read_bytes(),
+        "the public key files": (db.folder / "sec.key.pub").read_bytes()
+        + (db.folder / "plain.key.pub").read_bytes(),
+    }
+    leaks = [
+        f"{name} in {place}"
+        for place, data in places.items()
+        for name, secret in secrets.items()
+        if secret in data
+    ]
+    assert leaks == []
+
+
+def test_the_encrypted_key_file_holds_no_clear_key(tmp_path: Path) -> None:
+    path = tmp_path / "k.key"
+    keys.write_key_files(keys.generate("K"), path, PASSPHRASE.encode())
+    data = path.read_bytes()
+    assert b"ENCRYPTED PRIVATE KEY" in data
+    leaked = [n for n, s in forms_of_the_secret(path, PASSPHRASE.encode()).items() if s in data]
+    assert leaked == []
