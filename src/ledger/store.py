@@ -178,8 +178,9 @@ class Store:
         ]
         try:
             with self._datastore.transaction(commit=True) as c:
-                # The recorder's own insert, inside our transaction, so that events and their
-                # tree nodes land together or not at all.
+                # The recorder's insert (its statement; on PostgreSQL its lock protocol) inside
+                # our transaction, so that events, their tree nodes and their personal values
+                # land together or not at all.
                 self._insert_events(c, events)
                 self._insert_nodes(c, ledger, nodes)
                 if personal:
