@@ -123,11 +123,11 @@ class Ledger:
         }
         catalogue.validate("LedgerOpened", 1, payload)
         store = open_store(target, create=True)
-        taken = [s for s in summaries(store) if s.number == number]
-        if taken:
+        taken = holding(store, number)
+        if taken is not None:
             store.close()
             raise LedgerStateError(
-                f"{target} holds the ledger of {number} already ({taken[0].id}); "
+                f"{target} holds the ledger of {number} already ({taken.id}); "
                 "init refuses to open a second one"
             )
         ledger = cls(store=store, id=uuid.uuid4(), clock=clock or (lambda: utc_now()))
@@ -219,15 +219,16 @@ class Ledger:
             committed, held = personal.commit(draft.type, version, draft.payload)
             draft = dataclasses.replace(draft, payload=committed, personal=held)
         semantics.validate(draft.type, version, draft.resolved([1] * batch))
-        if draft.type == "PersonalDataRedacted":
+        if draft.type == personal.REDACTION:
             draft = dataclasses.replace(draft, erase=(self._redactable(draft.payload),))
         return draft
 
     def _redactable(self, payload: Mapping[str, Any]) -> tuple[int, str]:
         seq, name = payload["event"], payload["field"]
-        target = self.entry(seq).envelope if 1 <= seq <= self.size() else None
-        if target is None:
-            raise InputError("event", f"no event {seq}; the ledger has {self.size()}")
+        size = self.size()
+        if not 1 <= seq <= size:
+            raise InputError("event", f"no event {seq}; the ledger has {size}")
+        target = self.entry(seq).envelope
         if name not in personal.fields(target.type, target.schema):
             kept = ", ".join(personal.fields(target.type, target.schema)) or "none"
             raise InputError(
@@ -243,19 +244,15 @@ class Ledger:
 
     def redactions(self) -> dict[tuple[int, str], int]:
         """Each redacted (event, field), with the redaction's sequence number."""
-        rows = self.store.read_topics(self.id, ["PersonalDataRedacted"])
-        found = {}
-        for row in rows:
-            payload = _parse(row).envelope.payload
-            found[(payload["event"], payload["field"])] = row.seq
-        return found
+        rows = self.store.read_topics(self.id, [personal.REDACTION])
+        return personal.redactions(_parse(row).envelope for row in rows)
 
     def revealed(self, entries: Sequence[Entry]) -> list[dict[str, Any]]:
         """The entries' payloads for people to read: personal fields in clear where the store
         holds them, else ``[redacted]`` or ``[not held]`` (``personal.reveal``)."""
-        wanted = [
+        wanted = {
             e.envelope.seq for e in entries if personal.fields(e.envelope.type, e.envelope.schema)
-        ]
+        }
         held: dict[int, dict[str, personal.Held]] = {}
         for seq, name, salt, value in self.store.personal(self.id, sorted(wanted)):
             held.setdefault(seq, {})[name] = personal.Held(name, salt, value)
@@ -469,6 +466,12 @@ def summaries(store: Store) -> list[Summary]:
     return found
 
 
+def holding(store: Store, number: str) -> Summary | None:
+    """The ledger of ``store`` for the enterprise ``number`` (any spelling), if there is one."""
+    digits = "".join(c for c in number if c.isdigit())
+    return next((s for s in summaries(store) if s.number.replace(".", "") == digits), None)
+
+
 def _parse_or_none(row: Row) -> Entry | None:
     try:
         return parse_entry(row.entry)
@@ -494,11 +497,10 @@ def choose(store: Store, target: str, select: str | None) -> UUID:
     for ledger_id in ids:
         if ledger_id.hex == wanted:
             return ledger_id
-    digits = "".join(c for c in select if c.isdigit())
-    if len(digits) == 10:
-        for summary in summaries(store):
-            if summary.number.replace(".", "") == digits:
-                return summary.id
+    if sum(c.isdigit() for c in select) == 10:
+        found = holding(store, select)
+        if found is not None:
+            return found.id
     raise InputError(
         "--ledger-id", f"no ledger {select!r} in {target}; list them with: ledger ledgers"
     )

@@ -15,13 +15,14 @@ import hashlib
 import hmac
 import re
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import fastjsonschema
 
 from ledger import canonical, catalogue
+from ledger.envelope import Envelope
 from ledger.errors import InputError
 
 CONTEXT = b"coop-ledger/personal/v1\n"
@@ -90,6 +91,15 @@ def commit(
         out[name] = commitment(salt, value)
         held.append(Held(name, salt, value))
     return out, tuple(held)
+
+
+REDACTION = "PersonalDataRedacted"
+
+
+def redactions(events: Iterable[Envelope]) -> dict[tuple[int, str], int]:
+    """Each redacted (event, field) among the ``PersonalDataRedacted`` ``events``, with the
+    redaction's sequence number."""
+    return {(e.payload["event"], e.payload["field"]): e.seq for e in events}
 
 
 def reveal(

@@ -22,7 +22,7 @@ from ledger import bundle, checkpoint, merkle, note
 from ledger.envelope import Entry, parse_entry
 from ledger.errors import InputError, IntegrityError, LedgerStateError
 from ledger.keys import PublicKey, SigningKey
-from ledger.ledger import Draft, Ledger, Summary, summaries
+from ledger.ledger import Draft, Ledger, Summary, holding
 from ledger.store import Row, Store, open_store
 from ledger.verify import (
     Failure,
@@ -226,16 +226,16 @@ def import_bundle(target: str, path: Path) -> Imported:
 
 def _import_rows(store: Store, target: str, header: bundle.Header, rows: Iterator[Row]) -> Imported:
     ledger = Ledger(store=store, id=header.ledger)
-    have = ledger.size()
-    if have == 0:
+    stored = store.last(header.ledger)
+    have = stored.seq if stored else 0
+    if stored is None:
         genesis = next(rows)
         rows = itertools.chain([genesis], rows)
-        number = parse_entry(genesis.entry).envelope.payload["number"]
-        clash = [s for s in summaries(store) if s.number == number]
-        if clash:
+        clash = holding(store, parse_entry(genesis.entry).envelope.payload["number"])
+        if clash is not None:
             raise LedgerStateError(
-                f"{target} holds another ledger of enterprise {clash[0].number} "
-                f"({clash[0].id}); refusing to import a second one"
+                f"{target} holds another ledger of enterprise {clash.number} "
+                f"({clash.id}); refusing to import a second one"
             )
     elif have > header.size:
         raise LedgerStateError(
@@ -243,10 +243,9 @@ def _import_rows(store: Store, target: str, header: bundle.Header, rows: Iterato
             f"{header.size}; nothing to import"
         )
     else:
-        stored = store.last(header.ledger)
         for row in rows:
             if row.seq == have:
-                if stored is None or row.entry != stored.entry:
+                if row.entry != stored.entry:
                     raise IntegrityError(
                         have,
                         "fork",

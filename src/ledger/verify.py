@@ -540,10 +540,8 @@ def _first_bad_personal(store: Store, ledger: UUID) -> Failure | None:
     """The clear personal values kept beside the ledger must open their signed commitments, and
     none may outlive its recorded redaction. (They are outside the signed bytes and the tree:
     this is what vouches for them.)"""
-    redacted: dict[tuple[int, str], int] = {}
-    for row in store.read_topics(ledger, ["PersonalDataRedacted"]):
-        payload = parse_entry(row.entry).envelope.payload
-        redacted[(payload["event"], payload["field"])] = row.seq
+    rows = store.read_topics(ledger, [personal.REDACTION])
+    redacted = personal.redactions(parse_entry(row.entry).envelope for row in rows)
     held = store.personal(ledger)
     for start in range(0, len(held), 500):
         batch = held[start : start + 500]
