@@ -24,8 +24,9 @@ from typing import Any
 import pytest
 from shared import shared_dir
 
-from ledger import keys
+from ledger import keys, semantics
 from ledger.cli import main
+from ledger.envelope import Envelope, entry_bytes, parse_entry
 
 SHARED = shared_dir()
 
@@ -79,6 +80,55 @@ def cli(
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+def metric_args(
+    key: Path | str, value: str, *, name: str = "members", unit: str = "n", year: str = "2025"
+) -> list[str]:
+    """``ledger record metric …`` as arguments: the event most tests need one of."""
+    return ["record", "metric", "--year", year, "--name", name, "--value", value, "--unit",
+            unit, "--key", str(key)]  # fmt: skip
+
+
+def shifted(event_type: str, payload: dict[str, Any], offset: int) -> dict[str, Any]:
+    """``payload`` with its references to other events moved by ``offset``: the catalogue
+    examples number their events from a bare genesis; ledgers that enrol keys first need them
+    moved."""
+    out = dict(payload)
+    for ref in semantics.references(event_type, 1, payload):
+        name, _, index = ref.field.partition("[")
+        if index:
+            out[name] = [s + offset for s in out[name]]
+        else:
+            out[name] = ref.seq + offset
+    return out
+
+
+def forge_append(db: Database, key_path: Path, *, seq_offset: int = 1) -> int:
+    """Append an event signed by ``key_path`` right after the head, chain and all correct."""
+    head = parse_entry(db.rows()[-1][2])
+    last = head.envelope
+    key = keys.load_signing_key(key_path, lambda p: b"")
+    env = Envelope(
+        ledger=last.ledger,
+        seq=last.seq + seq_offset,
+        prev=head.id,
+        type="MetricSubmitted",
+        schema=1,
+        effective="2025-12-31",
+        recorded_at=last.recorded_at,
+        signer=key.public.key_id,
+        payload={"year": 2025, "name": "forged", "value": "1", "unit": "EUR"},
+    )
+    data = entry_bytes(env, key.sign(env.signing_input()))
+    db.execute(
+        (
+            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
+            "VALUES (?,?,?,?)",
+            (last.ledger.replace("-", ""), env.seq, env.type, data),
+        )
+    )
+    return env.seq
 
 
 def make_key(folder: Path, name: str) -> Path:

@@ -9,27 +9,13 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Database, Result, make_key, run_subprocess
+from conftest import Database, Result, make_key, metric_args, run_subprocess
 
 from ledger import keys
 
 
 def record(cli: Callable[..., Result], key: Path, *extra: str, value: str = "12.50") -> Result:
-    return cli(
-        "record",
-        "metric",
-        "--year",
-        "2025",
-        "--name",
-        "loans",
-        "--value",
-        value,
-        "--unit",
-        "EUR",
-        "--key",
-        str(key),
-        *extra,
-    )
+    return cli(*metric_args(key, value, name="loans", unit="EUR"), *extra)
 
 
 def test_key_new_writes_private_0600_and_pub(

@@ -19,6 +19,7 @@ from conftest import (
     POSTGRES_URL,
     Database,
     Result,
+    metric_args,
     need_postgres,
     run_subprocess,
 )
@@ -37,21 +38,7 @@ def add_second_ledger(cli: Callable[..., Result], founder: Path) -> str:
 
 
 def metric(cli: Callable[..., Result], key: Path, value: str, *select: str) -> Result:
-    return cli(
-        *select,
-        "record",
-        "metric",
-        "--year",
-        "2025",
-        "--name",
-        "members",
-        "--value",
-        value,
-        "--unit",
-        "n",
-        "--key",
-        str(key),
-    )
+    return cli(*select, *metric_args(key, value))
 
 
 def test_a_store_holds_many_ledgers(opened: dict[str, Any], cli: Callable[..., Result]) -> None:

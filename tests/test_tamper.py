@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Database, Result, make_key, run_subprocess
+from conftest import Database, Result, forge_append, make_key, metric_args, run_subprocess
 
 from ledger import keys
-from ledger.envelope import Envelope, entry_bytes, parse_entry
+from ledger.envelope import parse_entry
 
 
 def verify_fails_at(db: Database, seq: int, reason: str) -> None:
@@ -141,32 +141,6 @@ def test_event_copied_from_another_ledger(
     verify_fails_at(opened["db"], seq, "wrong-ledger")
 
 
-def forge_append(db: Database, key_path: Path, *, seq_offset: int = 1) -> int:
-    """Append an event signed by ``key_path`` right after the head, chain and all correct."""
-    last = parse_entry(db.rows()[-1][2]).envelope
-    key = keys.load_signing_key(key_path, lambda p: b"")
-    env = Envelope(
-        ledger=last.ledger,
-        seq=last.seq + seq_offset,
-        prev=parse_entry(db.rows()[-1][2]).id,
-        type="MetricSubmitted",
-        schema=1,
-        effective="2025-12-31",
-        recorded_at=last.recorded_at,
-        signer=key.public.key_id,
-        payload={"year": 2025, "name": "forged", "value": "1", "unit": "EUR"},
-    )
-    data = entry_bytes(env, key.sign(env.signing_input()))
-    db.execute(
-        (
-            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-            "VALUES (?,?,?,?)",
-            (last.ledger.replace("-", ""), env.seq, env.type, data),
-        )
-    )
-    return env.seq
-
-
 def test_event_signed_by_revoked_key_after_revocation(
     opened: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
@@ -183,20 +157,7 @@ def test_event_signed_by_revoked_key_after_revocation(
         ).code
         == 0
     )
-    refused = cli(
-        "record",
-        "metric",
-        "--year",
-        "2025",
-        "--name",
-        "x",
-        "--value",
-        "1",
-        "--unit",
-        "EUR",
-        "--key",
-        str(opened["treasurer"]),
-    )
+    refused = cli(*metric_args(opened["treasurer"], "1", name="x", unit="EUR"))
     assert refused.code == 2 and "revoked-signer" in refused.err
     seq = forge_append(opened["db"], opened["treasurer"])
     verify_fails_at(opened["db"], seq, "revoked-signer")

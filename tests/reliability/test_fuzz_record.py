@@ -13,11 +13,11 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import make_key
+from conftest import make_key, shifted
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ledger import catalogue, forms, keys, semantics
+from ledger import catalogue, forms, keys
 from ledger.cli import main
 from ledger.ledger import Draft, Ledger
 
@@ -121,13 +121,7 @@ def replay_history(folder: Path) -> None:
     try:
         for example in HISTORY:
             kind = example["type"]
-            payload = dict(example["payload"])
-            for ref in semantics.references(kind, 1, payload):
-                name, _, index = ref.field.partition("[")
-                if index:
-                    payload[name] = [s + OFFSET for s in payload[name]]
-                else:
-                    payload[name] = ref.seq + OFFSET
+            payload = shifted(kind, example["payload"], OFFSET)
             effective = None if kind == "EventCorrected" else example["effective"]
             key = keys.load_signing_key(Path(key_for(folder, kind)), lambda p: b"")
             ledger.append(key, [Draft(kind, payload, effective)])

@@ -4,6 +4,7 @@ subprocess timeout, never a traceback or an internal error."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import subprocess
@@ -13,7 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Result, sqlite_only
+from conftest import Result, make_key, metric_args, sqlite_only
+
+from ledger.cli import main
 
 MEMORY_CAP = 1024 * 1024 * 1024  # 1 GiB of address space: Python, OpenSSL and one 8 MiB line
 
@@ -71,69 +74,19 @@ HOSTILE: dict[str, Callable[[list[bytes]], bytes]] = {
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[bytes]]:
-    from conftest import make_key
-
-    from ledger.cli import main
-
     folder = tmp_path_factory.mktemp("hostile")
     founder = make_key(folder, "Founder")
     council = make_key(folder, "Council")
-    cwd = Path.cwd()
-    os.chdir(folder)
-    try:
-        assert (
-            main(
-                [
-                    "init",
-                    "--enterprise",
-                    "SmartCoop",
-                    "--number",
-                    "0896.755.397",
-                    "--key",
-                    str(founder),
-                ]
-            )
-            == 0
-        )
-        assert (
-            main(
-                [
-                    "signer",
-                    "add",
-                    "--pub",
-                    f"{council}.pub",
-                    "--name",
-                    "Council",
-                    "--role",
-                    "council",
-                    "--key",
-                    str(founder),
-                ]
-            )
-            == 0
-        )
-        assert (
-            main(
-                [
-                    "record",
-                    "metric",
-                    "--year",
-                    "2025",
-                    "--name",
-                    "members",
-                    "--value",
-                    "7",
-                    "--unit",
-                    "n",
-                    "--key",
-                    str(founder),
-                ]
-            )
-            == 0
-        )
-        assert main(["export", "--out", "bundle"]) == 0
-    finally:
-        os.chdir(cwd)
+    calls = [
+        ["init", "--enterprise", "SmartCoop", "--number", "0896.755.397", "--key", str(founder)],
+        ["signer", "add", "--pub", f"{council}.pub", "--name", "Council", "--role", "council",
+         "--key", str(founder)],
+        metric_args(founder, "7"),
+        ["export", "--out", "bundle"],
+    ]  # fmt: skip
+    with contextlib.chdir(folder):
+        for args in calls:
+            assert main(args) == 0, args
     return folder, entry_lines(folder / "bundle")
 
 

@@ -8,10 +8,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from conftest import Result, make_key, run_subprocess
+from conftest import Result, forge_append, make_key, metric_args, run_subprocess
 
 from ledger import keys
-from ledger.envelope import Envelope, entry_bytes, parse_entry
 
 
 def key_id(path: Path) -> str:
@@ -19,40 +18,7 @@ def key_id(path: Path) -> str:
 
 
 def metric(cli: Callable[..., Result], key: Path, value: str) -> Result:
-    return cli(
-        "record", "metric", "--year", "2025", "--name", "members", "--value", value, "--unit",
-        "n", "--key", str(key),
-    )  # fmt: skip
-
-
-def forge(db: Any, key_path: Path) -> int:
-    """Append, past the CLI, an event signed by ``key_path`` right after the head."""
-    last = parse_entry(db.rows()[-1][2])
-    key = keys.load_signing_key(key_path, lambda p: b"")
-    env = Envelope(
-        ledger=last.envelope.ledger,
-        seq=last.envelope.seq + 1,
-        prev=last.id,
-        type="MetricSubmitted",
-        schema=1,
-        effective="2025-12-31",
-        recorded_at=last.envelope.recorded_at,
-        signer=key.public.key_id,
-        payload={"year": 2025, "name": "forged", "value": "1", "unit": "EUR"},
-    )
-    db.execute(
-        (
-            "INSERT INTO stored_events (originator_id, originator_version, topic, state) "
-            "VALUES (?,?,?,?)",
-            (
-                env.ledger.replace("-", ""),
-                env.seq,
-                env.type,
-                entry_bytes(env, key.sign(env.signing_input())),
-            ),
-        )
-    )
-    return env.seq
+    return cli(*metric_args(key, value))
 
 
 def test_a_key_rotates_itself(
@@ -77,7 +43,7 @@ def test_a_key_rotates_itself(
     assert verified.code == 0 and orjson.loads(verified.out)["events"] == 9
 
     # Past the CLI, the old key's signature after its rotation fails verification.
-    seq = forge(opened["db"], old)
+    seq = forge_append(opened["db"], old)
     failed = run_subprocess("verify", "--json", cwd=opened["db"].folder)
     assert failed.code == 1
     first = orjson.loads(failed.out)["failures"][0]

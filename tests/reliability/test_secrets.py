@@ -6,7 +6,7 @@ from __future__ import annotations
 import base64
 from pathlib import Path
 
-from conftest import Database, Result, run_subprocess
+from conftest import Database, Result, metric_args, run_subprocess
 from cryptography.hazmat.primitives import serialization
 
 from ledger import keys
@@ -77,131 +77,27 @@ def test_no_private_key_anywhere(db: Database, tmp_path: Path) -> None:
         for k, v in forms_of_the_secret(db.folder / "sec.key", PASSPHRASE.encode()).items()
     } | {f"plain.key {k}": v for k, v in forms_of_the_secret(db.folder / "plain.key", None).items()}
 
-    assert (
-        run(
-            "init", "--enterprise", "SmartCoop", "--number", "0896.755.397", "--key", "sec.key"
-        ).code
-        == 0
-    )
-    assert (
-        run(
-            "signer",
-            "add",
-            "--pub",
-            "plain.key.pub",
-            "--name",
-            "T",
-            "--role",
-            "treasurer",
-            "--key",
-            "sec.key",
-        ).code
-        == 0
-    )
-    assert (
-        run(
-            "record",
-            "metric",
-            "--year",
-            "2025",
-            "--name",
-            "members",
-            "--value",
-            "7",
-            "--unit",
-            "n",
-            "--key",
-            "plain.key",
-        ).code
-        == 0
-    )
-    assert run("checkpoint", "--key", "sec.key", "--out", "cp").code == 0
-    assert run("export", "--out", "bundle").code == 0
-    assert run("log", "--json").code == 0
-    assert run("signer", "list", "--json").code == 0
-    # Failures, with tracebacks turned on where there are any.
-    assert (
-        run(
-            "record",
-            "metric",
-            "--year",
-            "2025",
-            "--name",
-            "x",
-            "--value",
-            "1",
-            "--unit",
-            "n",
-            "--key",
-            "sec.key",
-            LEDGER_PASSPHRASE="wrong",
-        ).code
-        == 2
-    )
-    assert (
-        run(
-            "record",
-            "metric",
-            "--year",
-            "oops",
-            "--name",
-            "x",
-            "--value",
-            "1",
-            "--unit",
-            "n",
-            "--key",
-            "plain.key",
-        ).code
-        == 2
-    )
-    assert (
-        run(
-            "signer",
-            "add",
-            "--pub",
-            "sec.key",
-            "--name",
-            "X",
-            "--role",
-            "board",
-            "--key",
-            "sec.key",
-        ).code
-        == 2
-    )
-    assert (
-        run(
-            "signer",
-            "add",
-            "--pub",
-            "plain.key",
-            "--name",
-            "X",
-            "--role",
-            "board",
-            "--key",
-            "sec.key",
-        ).code
-        == 2
-    )
-    assert (
-        run(
-            "record",
-            "metric",
-            "--year",
-            "2025",
-            "--name",
-            "x",
-            "--value",
-            "1",
-            "--unit",
-            "n",
-            "--key",
-            "plain.key.pub",
-        ).code
-        == 2
-    )
+    # The whole path, then failures, with tracebacks turned on where there are any.
+    calls: list[tuple[list[str], dict[str, str], int]] = [
+        (["init", "--enterprise", "SmartCoop", "--number", "0896.755.397", "--key", "sec.key"],
+         {}, 0),
+        (["signer", "add", "--pub", "plain.key.pub", "--name", "T", "--role", "treasurer",
+          "--key", "sec.key"], {}, 0),
+        (metric_args("plain.key", "7"), {}, 0),
+        (["checkpoint", "--key", "sec.key", "--out", "cp"], {}, 0),
+        (["export", "--out", "bundle"], {}, 0),
+        (["log", "--json"], {}, 0),
+        (["signer", "list", "--json"], {}, 0),
+        (metric_args("sec.key", "1", name="x"), {"LEDGER_PASSPHRASE": "wrong"}, 2),
+        (metric_args("plain.key", "1", name="x", year="oops"), {}, 2),
+        (["signer", "add", "--pub", "sec.key", "--name", "X", "--role", "board",
+          "--key", "sec.key"], {}, 2),
+        (["signer", "add", "--pub", "plain.key", "--name", "X", "--role", "board",
+          "--key", "sec.key"], {}, 2),
+        (metric_args("plain.key.pub", "1", name="x"), {}, 2),
+    ]  # fmt: skip
+    for args, extra, code in calls:
+        assert run(*args, **extra).code == code, args
 
     wrong = [r for r in outputs if "wrong passphrase" in r.err]
     assert len(wrong) == 1
