@@ -494,7 +494,7 @@ def test_view_equals_cold_replay_for_every_prefix(steps: list[tuple[str, int]]) 
     _grow(h, [k for k, _ in steps], [n for _, n in steps])
     # recorded_at must not decrease along a ledger
     h.events = [
-        replace(e, recorded_at=max(x.recorded_at for x in h.events[: i + 1]))
+        e._replace(recorded_at=max(x.recorded_at for x in h.events[: i + 1]))
         for i, e in enumerate(h.events)
     ]
     cold = fold(h.events)

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import canonical
+from ledger import canonical, envelope
 from ledger.envelope import (
     SIGNING_CONTEXT,
     EntryError,
@@ -186,3 +186,32 @@ def test_spliced_entry_equals_encoded_entry(payload: dict[str, Any], signature: 
         payload=payload,
     )
     assert entry_bytes(env, signature, env.to_bytes()) == entry_bytes(env, signature)
+
+
+@pytest.mark.parametrize("case", range(len(CASES)))
+def test_one_pass_check_agrees_with_the_field_by_field_one(case: int) -> None:
+    """parse_entry checks a well-formed entry in one pass (the audit hot path) and falls back to
+    the field-by-field checks, which name faults; both must take the same entries."""
+    obj = orjson.loads(CASES[case]["entry_bytes"])
+    assert envelope._well_formed(obj) == envelope._by_field(obj)
+    for name, bad in [
+        ("sig", obj["sig"][:-3] + "B=="),  # low bits set: base64 that is not canonical
+        ("sig", obj["sig"][:-2] + "A="),
+        ("seq", 0),
+        ("seq", True),
+        ("schema", "1"),
+        ("effective", "2025-02-30"),
+        ("recorded_at", "2026-03-02T25:05:09.250000Z"),
+        ("signer", obj["signer"].upper()),
+        ("ledger", obj["ledger"] + "\n"),
+        ("type", "Metric\nSubmitted"),
+        ("payload", []),
+        ("v", 2),
+    ]:
+        mutated = {**obj, name: bad}
+        assert envelope._well_formed(mutated) is None, name
+        with pytest.raises(EntryError):
+            envelope._by_field(mutated)
+    for missing in obj:
+        assert envelope._well_formed({k: v for k, v in obj.items() if k != missing}) is None
+    assert envelope._well_formed({**obj, "extra": 1}) is None

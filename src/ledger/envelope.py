@@ -22,7 +22,8 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from ledger import canonical
 
@@ -61,9 +62,9 @@ class EntryError(ValueError):
         self.detail = detail
 
 
-@dataclass(frozen=True, slots=True)
-class Envelope:
-    """Everything an event says, except its signature."""
+class Envelope(NamedTuple):
+    """Everything an event says, except its signature. (A named tuple, not a frozen dataclass:
+    audits build one an event, and a tuple is built in a quarter of the time.)"""
 
     ledger: str
     seq: int
@@ -139,12 +140,22 @@ def parse_entry(data: bytes) -> Entry:
         obj = canonical.decode(data)
     except canonical.CanonicalError as e:
         raise EntryError("not-canonical", str(e)) from e
+    envelope = _well_formed(obj)
+    if envelope is not None:  # its check took sig for the canonical base64 of 64 bytes
+        return Entry(envelope, _without_signature(data), base64.b64decode(obj["sig"]))
+    # Raises, naming the first fault (or accepts what the one-pass check could not).
+    return Entry(_by_field(obj), _without_signature(data), _signature(obj["sig"]))
+
+
+def _by_field(obj: Any) -> Envelope:
+    """The envelope of a decoded entry, checked field by field: slower than ``_well_formed``,
+    and the reference for what is well-formed, since it names what is not."""
     if not isinstance(obj, dict):
         raise EntryError("malformed", "entry is not a JSON object")
-    sig_text = obj.pop("sig", None)
-    if set(obj) != _FIELDS:
-        missing = sorted(_FIELDS - set(obj)) + (["sig"] if sig_text is None else [])
-        extra = sorted(set(obj) - _FIELDS)
+    members = {k: v for k, v in obj.items() if k != "sig"}
+    if set(members) != _FIELDS or "sig" not in obj:
+        missing = sorted(_FIELDS - set(members)) + ([] if "sig" in obj else ["sig"])
+        extra = sorted(set(members) - _FIELDS)
         raise EntryError("malformed", f"fields missing {missing}, unexpected {extra}")
     if type(obj["v"]) is not int or obj["v"] != FORMAT_VERSION:  # true == 1 in Python
         raise EntryError("malformed", f"format version {obj['v']!r}, expected {FORMAT_VERSION}")
@@ -165,9 +176,65 @@ def parse_entry(data: bytes) -> Entry:
             raise EntryError("malformed", f"{name} {value!r} is not a positive integer")
     if not isinstance(obj["payload"], dict):
         raise EntryError("malformed", "payload is not an object")
-    signature = _signature(sig_text)
-    del obj["v"]
-    return Entry(Envelope(**obj), _without_signature(data), signature)
+    _signature(obj["sig"])
+    del members["v"]
+    return Envelope(**members)
+
+
+# Every string field of a well-formed entry at once, one per line (no pattern admits a newline);
+# the signature as canonical base64 of 64 bytes: 85 free characters, then one whose low four
+# bits are zero, then the padding.
+_STRINGS = re.compile(
+    "\n".join(
+        p.pattern.removesuffix("\\Z") for p in (_DATE, _UUID, _HEX64, _TYPE, _KEY_ID, _INSTANT)
+    )
+    + "\n[A-Za-z0-9+/]{85}[AQgw]==\\Z"
+)
+
+
+_MEMBERS = itemgetter(
+    "effective",
+    "ledger",
+    "prev",
+    "type",
+    "signer",
+    "recorded_at",
+    "sig",
+    "v",
+    "seq",
+    "schema",
+    "payload",
+)
+
+
+def _well_formed(obj: Any) -> Envelope | None:
+    """The envelope of a well-formed entry, checked in one pass (the audit hot path); None
+    when anything is off, for the field-by-field checks to say what."""
+    if type(obj) is not dict or len(obj) != len(_FIELDS) + 1:
+        return None
+    try:
+        members = _MEMBERS(obj)
+        strings = "\n".join(members[:7])
+    except (KeyError, TypeError):
+        return None
+    effective, ledger, prev, event_type, signer, recorded_at, _, v, seq, schema, payload = members
+    if not (
+        type(v) is int
+        and v == FORMAT_VERSION
+        and type(seq) is int
+        and seq >= 1
+        and type(schema) is int
+        and schema >= 1
+        and type(payload) is dict
+        and _STRINGS.match(strings)
+    ):
+        return None
+    try:
+        date.fromisoformat(effective)
+        datetime.fromisoformat(recorded_at)
+    except ValueError:
+        return None
+    return Envelope(ledger, seq, prev, event_type, schema, effective, recorded_at, signer, payload)
 
 
 def _without_signature(entry: bytes) -> bytes:

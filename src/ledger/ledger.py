@@ -218,7 +218,9 @@ class Ledger:
         if personal.fields(draft.type, version):
             committed, held = personal.commit(draft.type, version, draft.payload)
             draft = dataclasses.replace(draft, payload=committed, personal=held)
-        semantics.validate(draft.type, version, draft.resolved([1] * batch))
+        # Links take the batch's sequence numbers once it is built; any positive one fits.
+        payload = draft.resolved([1] * batch) if draft.links else draft.payload
+        semantics.validate(draft.type, version, payload)
         if draft.type == personal.REDACTION:
             draft = dataclasses.replace(draft, erase=(self._redactable(draft.payload),))
         return draft
@@ -421,7 +423,7 @@ class _Known:
         if problem is not None:
             raise InputError(*problem)
         # Correcting an event takes the right to sign it in the first place.
-        return registry.check(dataclasses.replace(env, type=target.type))
+        return registry.check(env._replace(type=target.type))
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,12 +23,12 @@ import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError as RecordConflict
-from eventsourcing.persistence import PersistenceError, StoredEvent
+from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from ledger.errors import InputError, LedgerStateError, StoreError
@@ -68,13 +68,16 @@ class Conflict(Exception):
     """Another writer took the sequence number first."""
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One stored event as the database holds it."""
+class Row(NamedTuple):
+    """One stored event as the database holds it (a tuple: audits read a million)."""
 
     seq: int
     topic: str
     entry: bytes
+
+
+Node = tuple[int, int, bytes]  # a Merkle tree node: level, index, hash
+Held = tuple[int, str, bytes, bytes]  # a clear personal value: seq, field, salt, value
 
 
 class Store:
@@ -90,15 +93,14 @@ class Store:
         """``statement`` in this dialect's placeholder style."""
         return statement
 
-    def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
+    def _insert_events(self, cursor: Any, ledger: UUID, rows: Sequence[Row]) -> None:
         raise NotImplementedError
 
-    def _insert_nodes(
-        self, cursor: Any, ledger: UUID, nodes: Sequence[tuple[int, int, bytes]]
-    ) -> None:
+    def _insert_nodes(self, cursor: Any, ledger: UUID, nodes: Sequence[Node]) -> None:
+        originator = ledger.hex
         cursor.executemany(
             self._sql(f"INSERT INTO {NODES_TABLE} VALUES (?,?,?,?)"),
-            [(ledger.hex, level, idx, h) for level, idx, h in nodes],
+            [(originator, level, idx, h) for level, idx, h in nodes],
         )
 
     def ledgers(self) -> list[UUID]:
@@ -160,8 +162,8 @@ class Store:
         self,
         ledger: UUID,
         rows: Sequence[Row],
-        nodes: Sequence[tuple[int, int, bytes]] = (),
-        personal: Sequence[tuple[int, str, bytes, bytes]] = (),
+        nodes: Sequence[Node] = (),
+        personal: Sequence[Held] = (),
         erase: Sequence[tuple[int, str]] = (),
     ) -> None:
         """Insert ``rows`` and the Merkle tree ``nodes`` they complete in one transaction, with
@@ -170,18 +172,12 @@ class Store:
 
         Raises ``Conflict`` when a sequence number is taken, ``StoreError`` on any other failure.
         """
-        events = [
-            StoredEvent(
-                originator_id=ledger.hex, originator_version=r.seq, topic=r.topic, state=r.entry
-            )
-            for r in rows
-        ]
         try:
             with self._datastore.transaction(commit=True) as c:
                 # The recorder's insert (its statement; on PostgreSQL its lock protocol) inside
                 # our transaction, so that events, their tree nodes and their personal values
                 # land together or not at all.
-                self._insert_events(c, events)
+                self._insert_events(c, ledger, rows)
                 self._insert_nodes(c, ledger, nodes)
                 if personal:
                     c.executemany(
@@ -212,8 +208,9 @@ class Store:
             )
         return StoreError(f"cannot write to {self.target}: {_first_line(error)}")
 
-    def all_nodes(self, ledger: UUID) -> Iterator[tuple[int, int, bytes]]:
-        """Every stored tree node of ``ledger``, by level then index, a page at a time."""
+    def node_pages(self, ledger: UUID) -> Iterator[list[tuple[int, int, bytes]]]:
+        """Every stored tree node (level, index, hash) of ``ledger``, by level then index, a
+        page at a time."""
         level, idx = 0, -1
         while True:
             page = self._query(
@@ -221,7 +218,8 @@ class Store:
                 f"(?, ?) ORDER BY level, idx LIMIT {PAGE}",
                 (ledger.hex, level, idx),
             )
-            yield from ((r[0], r[1], bytes(r[2])) for r in page)
+            if page:
+                yield page
             if len(page) < PAGE:
                 return
             level, idx = page[-1][0], page[-1][1]
@@ -238,11 +236,12 @@ class Store:
         def run() -> dict[tuple[int, int], bytes]:
             found = {}
             with self._datastore.transaction(commit=False) as c:
+                self._tuple_rows(c)
                 for level, idx in wanted:
                     c.execute(statement, (ledger.hex, level, idx))
                     row = c.fetchone()
                     if row is not None:
-                        found[(level, idx)] = bytes(_values(row)[0])
+                        found[(level, idx)] = bytes(row[0])
             return found
 
         return self._call(run) if wanted else {}
@@ -256,14 +255,18 @@ class Store:
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         def run() -> list[tuple[Any, ...]]:
             with self._datastore.transaction(commit=False) as c:
+                self._tuple_rows(c)
                 c.execute(self._sql(sql), params)
-                return [_values(r) for r in c.fetchall()]
+                return c.fetchall()  # type: ignore[no-any-return]
 
         return self._call(run)
 
-    def personal(
-        self, ledger: UUID, seqs: Sequence[int] | None = None
-    ) -> list[tuple[int, str, bytes, bytes]]:
+    @staticmethod
+    def _tuple_rows(cursor: Any) -> None:
+        """Have ``cursor`` return plain tuples (the recorders ask for named rows)."""
+        raise NotImplementedError
+
+    def personal(self, ledger: UUID, seqs: Sequence[int] | None = None) -> list[Held]:
         """Clear personal values (seq, field, salt, value) of these events (None: all), in order.
         A store from before personal fields has none."""
         where = "ledger = ?"
@@ -334,15 +337,14 @@ def _is_busy(error: BaseException) -> bool:
     return False
 
 
-def _values(row: Any) -> tuple[Any, ...]:
-    # psycopg rows come as dicts (eventsourcing's row factory), SQLite rows as sequences.
-    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
-
-
 class SQLiteStore(Store):
     """A SQLite file."""
 
     _insertion_order = "rowid"
+
+    @staticmethod
+    def _tuple_rows(cursor: Any) -> None:
+        cursor.sqlite_cursor.row_factory = None
 
     def __init__(self, path: Path, *, read_only: bool) -> None:
         self.path = path
@@ -377,12 +379,13 @@ class SQLiteStore(Store):
             ]:
                 c.execute(statement)
 
-    def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
+    def _insert_events(self, cursor: Any, ledger: UUID, rows: Sequence[Row]) -> None:
         # The recorder's own statement on its own table, as one executemany: its
         # _insert_events runs one execute an event to collect notification ids we never use.
+        originator = ledger.hex
         cursor.executemany(
             self._recorder.insert_events_statement,
-            [(e.originator_id, e.originator_version, e.topic, e.state) for e in events],
+            [(originator, r.seq, r.topic, r.entry) for r in rows],
         )
 
     def _has_table(self, name: str) -> bool:
@@ -451,6 +454,12 @@ class PostgresStore(Store):
 
     _insertion_order = "notification_id"
 
+    @staticmethod
+    def _tuple_rows(cursor: Any) -> None:
+        from psycopg.rows import tuple_row
+
+        cursor.row_factory = tuple_row
+
     def __init__(self, target: PostgresTarget, *, read_only: bool, create: bool) -> None:
         from eventsourcing.postgres import PostgresApplicationRecorder
 
@@ -484,7 +493,7 @@ class PostgresStore(Store):
     def _has_table(self, name: str) -> bool:
         with self._datastore.transaction(commit=False) as c:
             c.execute("SELECT to_regclass(%s) IS NOT NULL AS found", (name,))
-            return bool(_values(c.fetchone())[0])
+            return bool(c.fetchone()["found"])
 
     def _create_schema(self) -> None:
         statements = [
@@ -517,9 +526,7 @@ class PostgresStore(Store):
                 if attempt == 2:
                     raise
 
-    def _insert_nodes(
-        self, cursor: Any, ledger: UUID, nodes: Sequence[tuple[int, int, bytes]]
-    ) -> None:
+    def _insert_nodes(self, cursor: Any, ledger: UUID, nodes: Sequence[Node]) -> None:
         # One statement over arrays: psycopg's executemany costs a round of its own per row.
         if nodes:
             levels, indexes, hashes = zip(*nodes, strict=True)
@@ -530,7 +537,7 @@ class PostgresStore(Store):
                 (ledger.hex, list(levels), list(indexes), list(hashes)),
             )
 
-    def _insert_events(self, cursor: Any, events: list[StoredEvent]) -> None:
+    def _insert_events(self, cursor: Any, ledger: UUID, rows: Sequence[Row]) -> None:
         # The recorder's protocol (its table lock, so writers to one store are serialised as
         # it intends, and its notification), then its table's four columns filled from arrays
         # in binary: its own insert dumps a composite type per event as escaped text, which
@@ -539,12 +546,12 @@ class PostgresStore(Store):
         self._recorder._notify_channel(cursor)
         cursor.execute(
             f"INSERT INTO {EVENTS_TABLE} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::text[], %b::bytea[])",
+            "SELECT %s, * FROM unnest(%b::bigint[], %b::text[], %b::bytea[])",
             (
-                [e.originator_id for e in events],
-                [e.originator_version for e in events],
-                [e.topic for e in events],
-                [e.state for e in events],
+                ledger.hex,
+                [r.seq for r in rows],
+                [r.topic for r in rows],
+                [r.entry for r in rows],
             ),
         )
 

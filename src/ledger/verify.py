@@ -8,7 +8,8 @@ an append-only extension of it.
 
 The ledger is streamed a page at a time. Parsing and signature checks (the cost) run on every
 core (``_pool``); the main thread folds the signer registry, the links and the tree.
-Memory grows by 38 bytes an event (leaf hash, effective date, type), not by the entries.
+Memory grows by ~70 bytes an event (the rebuilt tree's nodes, ~64 bytes; effective date and
+type, 6), not by the entries.
 With a trusted checkpoint of size N, events 1..N-1 are only hashed (signer and checkpoint events
 are still read, for the registry and the origin): the tree rebuilt from their bytes must hash to
 the trusted root, which proves they are the events the trusted party already audited. An audit
@@ -42,7 +43,6 @@ INLINE_BELOW = 4000  # a pool costs more than it saves on small ledgers
 MAX_FAILURES = 1000
 THREADS_UP_TO_CORES = 4
 POOL = "auto"  # "threads" or "processes" force one (tests try both)
-SNAPSHOT_EVERY = 4096  # compact-range snapshots, so a root at any past size is cheap
 # Types whose payload the fold needs; workers strip the others to keep the pipes thin.
 _PAYLOAD_TYPES = REGISTRY_TYPES | {"LedgerOpened", "CheckpointRecorded"}
 
@@ -115,7 +115,7 @@ class _Checked(NamedTuple):
     """A worker's verdict on one stored row: a plain tuple, cheap to send between processes."""
 
     seq: int
-    fields: tuple[Any, ...] | None  # Envelope fields, payload emptied unless the fold needs it
+    envelope: Envelope | None  # its payload emptied for a process pool, unless the fold needs it
     id: str
     leaf: bytes
     signature_ok: bool | None  # None: key unknown to the worker, or not checked (trusted)
@@ -125,27 +125,32 @@ class _Checked(NamedTuple):
 
 
 def _check_rows(
-    rows: list[tuple[int, str | None, bytes]], keys: dict[str, bytes], trusted_upto: int
+    rows: list[tuple[int, str | None, bytes]],
+    keys: dict[str, bytes],
+    trusted_upto: int,
+    strip: bool = False,
 ) -> list[_Checked]:
     """Parse rows, hash them into leaves and check their signatures against ``keys``.
 
     ``keys`` (key id → raw public key) is self-certifying, since ids are hashes of the keys, so
     an untrusted map cannot make a false signature pass; whether the key was *allowed* is
     decided later, in order. A ``None`` topic (bundles have no type column) is not compared.
+    ``strip`` empties the payloads the fold does not read, to keep a process pool's pipes thin.
     """
-    out = []
+    out: list[_Checked] = []
+    append = out.append
     for seq, topic, data in rows:
         leaf = merkle.leaf_hash(data)
         if seq < trusted_upto and topic is not None and topic not in _PAYLOAD_TYPES:
             # Covered by the trusted root, which the fold checks: hashing is all it takes.
             # The effective date opens every canonical entry: {"effective":"YYYY-MM-DD",...
             effective = data[14:24].decode("ascii", "replace")
-            out.append(_Checked(seq, None, "", leaf, None, None, (topic, effective)))
+            append(_Checked(seq, None, "", leaf, None, None, (topic, effective)))
             continue
         try:
             entry = parse_entry(data)
         except EntryError as e:
-            out.append(_Checked(seq, None, "", leaf, None, (e.reason, e.detail)))
+            append(_Checked(seq, None, "", leaf, None, (e.reason, e.detail)))
             continue
         env = entry.envelope
         error = None
@@ -157,19 +162,9 @@ def _check_rows(
             if public is None or seq <= trusted_upto
             else verify_signature(public, entry.signature, SIGNING_CONTEXT + entry.envelope_bytes)
         )
-        payload = env.payload if env.type in _PAYLOAD_TYPES else {}
-        fields = (
-            env.ledger,
-            env.seq,
-            env.prev,
-            env.type,
-            env.schema,
-            env.effective,
-            env.recorded_at,
-            env.signer,
-            payload,
-        )
-        out.append(_Checked(seq, fields, entry.id, leaf, ok, error))
+        if strip and env.type not in _PAYLOAD_TYPES:
+            env = env._replace(payload={})
+        append(_Checked(seq, env, entry.id, leaf, ok, error))
     return out
 
 
@@ -194,17 +189,24 @@ def _pool(workers: int) -> Executor:
     bench/RESULTS.md); parsing still holds the GIL, which caps threads near 20k events/s, so
     larger machines get processes.
     """
-    if POOL == "threads" or (POOL == "auto" and (os.cpu_count() or 1) <= THREADS_UP_TO_CORES):
+    if _threads():
         return ThreadPoolExecutor(max_workers=workers)
     return ProcessPoolExecutor(max_workers=workers)
 
 
+def _threads() -> bool:
+    return POOL == "threads" or (POOL == "auto" and (os.cpu_count() or 1) <= THREADS_UP_TO_CORES)
+
+
 def _checked(pages: Iterable[list[Row]], workers: int, trusted_upto: int) -> Iterator[_Checked]:
     keys: dict[str, bytes] = {}
+    processes = workers > 1 and not _threads()
 
-    def job(page: list[Row]) -> tuple[list[tuple[int, str | None, bytes]], dict[str, bytes], int]:
+    def job(
+        page: list[Row],
+    ) -> tuple[list[tuple[int, str | None, bytes]], dict[str, bytes], int, bool]:
         _harvest_keys(page, keys)
-        return [(r.seq, r.topic, r.entry) for r in page], dict(keys), trusted_upto
+        return [(r.seq, r.topic, r.entry) for r in page], dict(keys), trusted_upto, processes
 
     if workers <= 1:
         for page in pages:
@@ -233,24 +235,27 @@ def paged(rows: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
 
 
 class _Tree:
-    """The tree rebuilt from the leaves, answering roots at any past size."""
+    """The tree rebuilt from the leaves: every complete subtree's hash, level by level (as the
+    store keeps them), so a root at any past size is O(log n) lookups."""
 
     def __init__(self) -> None:
-        self.leaves = bytearray()
         self.range = merkle.CompactRange()
-        self._snapshots: list[merkle.CompactRange] = [merkle.CompactRange()]
+        self.levels: list[bytearray] = [bytearray()]
 
     def append(self, leaf: bytes) -> None:
-        self.leaves += leaf
-        self.range.append(leaf)
-        if self.range.size % SNAPSHOT_EVERY == 0:
-            self._snapshots.append(self.range.copy())
+        levels = self.levels
+        for level, _, node in self.range.append(leaf):
+            if level == len(levels):
+                levels.append(bytearray())
+            levels[level] += node
 
     def root(self, size: int) -> bytes:
-        grown = self._snapshots[size // SNAPSHOT_EVERY].copy()
-        for i in range(grown.size, size):
-            grown.append(bytes(self.leaves[32 * i : 32 * i + 32]))
-        return grown.root()
+        return merkle.fold_subtrees(
+            [
+                bytes(self.levels[level][32 * idx : 32 * idx + 32])
+                for level, idx in merkle.perfect_subtrees(0, size)
+            ]
+        )
 
 
 @dataclass
@@ -428,13 +433,14 @@ def _verify(
     workers: int | None = None,
     trusted: TrustedCheckpoint | None = None,
     cosigners: Sequence[PublicKey] | None = None,
-) -> tuple[VerificationResult, bytearray]:
+) -> tuple[VerificationResult, list[bytearray]]:
     if workers is None:
         workers = (os.cpu_count() or 1) if size_hint >= INLINE_BELOW else 1
     fold = _Fold(ledger, trusted, cosigners)
     skip = trusted_size(trusted)
     expected_seq, last_time, head, count = 1, "", "0" * 64, 0
     prev: str | None = "0" * 64
+    ledger_text = str(ledger)
     for c in _checked(pages, workers, skip):
         count += 1
         fold.tree.append(c.leaf)
@@ -443,7 +449,7 @@ def _verify(
             fold.note_trusted(*c.trusted)
             expected_seq, prev = c.seq + 1, None
             continue
-        env = Envelope(*c.fields) if c.fields is not None else None
+        env = c.envelope
         if env is None or c.error:
             assert c.error is not None
             fold.fail(c.seq, *c.error)
@@ -459,7 +465,7 @@ def _verify(
             fold.fail(c.seq, "sequence-gap", f"expected event {expected_seq}, found {c.seq}")
         elif env.seq != c.seq:
             fold.fail(c.seq, "seq-mismatch", f"stored at {c.seq} but the entry says seq {env.seq}")
-        elif env.ledger != str(ledger):
+        elif env.ledger != ledger_text:
             fold.fail(c.seq, "wrong-ledger", f"entry belongs to ledger {env.ledger}, not {ledger}")
         elif prev is not None and env.prev != prev:
             fold.fail(c.seq, "chain-broken", f"prev is {env.prev[:16]}…, expected {prev[:16]}…")
@@ -491,7 +497,7 @@ def _verify(
         tuple(fold.late),
         fold.checkpoints,
     )
-    return result, fold.tree.leaves
+    return result, fold.tree.levels
 
 
 _TYPE_AT_END = re.compile(rb'"type":"([A-Za-z0-9]+)","v":[0-9]+}\Z')
@@ -517,7 +523,7 @@ def verify_ledger(
     ``cosigners`` as for ``verify_rows``."""
     last = store.last(ledger)
     size = last.seq if last else 0
-    result, leaves = _verify(
+    result, levels = _verify(
         paged(store.read(ledger)),
         ledger,
         size_hint=size,
@@ -526,7 +532,7 @@ def verify_ledger(
         cosigners=cosigners,
     )
     if result.ok:
-        bad = _first_bad_node(store.all_nodes(ledger), leaves)
+        bad = _first_bad_node(store.node_pages(ledger), levels)
         if bad is not None:
             failure = Failure(result.events, "stored-tree-mismatch", bad)
             return dataclasses.replace(result, failures=(failure,))
@@ -568,25 +574,29 @@ def _first_bad_personal(store: Store, ledger: UUID) -> Failure | None:
     return None
 
 
-def _first_bad_node(stored: Iterator[tuple[int, int, bytes]], leaves: bytearray) -> str | None:
-    """Compare the store's tree nodes with the tree rebuilt from the entries, level by level
-    (each level a flat byte string of 32-byte hashes, so memory stays ~32 bytes an event)."""
-    level, hashes, seen = 0, bytes(leaves), 0
-    for got_level, idx, got in stored:
-        seen += 1
-        while got_level > level and len(hashes) >= 64:
-            hashes = b"".join(
-                merkle.node_hash(hashes[i : i + 32], hashes[i + 32 : i + 64])
-                for i in range(0, len(hashes) - 32, 64)
-            )
-            level += 1
-        want = hashes[32 * idx : 32 * idx + 32] if got_level == level else b""
-        if got != want:
-            return f"stored node ({got_level}, {idx}) is {got.hex()}, the entries give " + (
-                want.hex() or "no such node"
-            )
-    size = len(leaves) // 32
-    expected = sum(size >> level for level in range(size.bit_length()))
+def _first_bad_node(
+    stored: Iterable[list[tuple[int, int, bytes]]], levels: list[bytearray]
+) -> str | None:
+    """Compare the store's tree nodes, pages of them by level then index, with the rebuilt
+    tree's: a page of one level's consecutive nodes at once, else node by node."""
+    seen = 0
+    for page in stored:
+        (level, first, _), (last_level, last, _) = page[0], page[-1]
+        seen += len(page)
+        if (
+            level == last_level < len(levels)
+            and last - first + 1 == len(page)
+            and b"".join([node[2] for node in page]) == levels[level][32 * first : 32 * last + 32]
+        ):
+            continue
+        for level, idx, got in page:
+            want = levels[level][32 * idx : 32 * idx + 32] if level < len(levels) else b""
+            if got != want:
+                return f"stored node ({level}, {idx}) is {bytes(got).hex()}, the entries give " + (
+                    want.hex() or "no such node"
+                )
+    expected = sum(len(hashes) for hashes in levels) // 32
     if seen != expected:
+        size = len(levels[0]) // 32
         return f"the store holds {seen} tree nodes, a tree of {size} leaves has {expected}"
     return None

@@ -211,8 +211,8 @@ def test_postgres_connection_cut_mid_transaction(
     insert = PostgresStore._insert_events
     cut: list[int] = []
 
-    def insert_then_cut(self: PostgresStore, cursor: Any, events: Any) -> None:
-        insert(self, cursor, events)
+    def insert_then_cut(self: PostgresStore, cursor: Any, ledger: Any, rows: Any) -> None:
+        insert(self, cursor, ledger, rows)
         pid = cursor.connection.info.backend_pid
         with psycopg.connect(db.target.split("?")[0], autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
