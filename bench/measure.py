@@ -565,18 +565,6 @@ OFFSET = 1
 BOARD_TYPES = ("BoardReviewRecorded", "SpecialReportAdopted")
 
 
-def shifted(event_type: str, data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with its references to other events moved by ``OFFSET`` (tests/test_record.py)."""
-    out = dict(data)
-    for ref in semantics.references(event_type, 1, data):
-        name, _, index = ref.field.partition("[")
-        if index:
-            out[name] = [s + OFFSET for s in out[name]]
-        else:
-            out[name] = ref.seq + OFFSET
-    return out
-
-
 def compliance_build(scratch: Path, db: str, n: int) -> Figures:
     """A ledger of ``n`` events: genesis, a board key enrolled, the governance history of
     tests/data/catalogue_examples.json (statutes, assemblies, resolutions, accounts, board
@@ -589,7 +577,9 @@ def compliance_build(scratch: Path, db: str, n: int) -> Figures:
         for example in history:
             event_type = example["type"]
             effective = None if event_type == "EventCorrected" else example["effective"]
-            draft = Draft(event_type, shifted(event_type, example["payload"]), effective)
+            draft = Draft(
+                event_type, semantics.shifted(event_type, 1, example["payload"], OFFSET), effective
+            )
             [entry] = ledger.append(board if event_type in BOARD_TYPES else key, [draft])
             if entry.envelope.seq != example["seq"] + OFFSET:
                 raise SystemExit(

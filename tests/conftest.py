@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 from shared import shared_dir
 
-from ledger import keys, semantics
+from ledger import keys
 from ledger.cli import main
 from ledger.envelope import Envelope, entry_bytes, parse_entry
 
@@ -88,20 +88,6 @@ def metric_args(
     """``ledger record metric …`` as arguments: the event most tests need one of."""
     return ["record", "metric", "--year", year, "--name", name, "--value", value, "--unit",
             unit, "--key", str(key)]  # fmt: skip
-
-
-def shifted(event_type: str, payload: dict[str, Any], offset: int) -> dict[str, Any]:
-    """``payload`` with its references to other events moved by ``offset``: the catalogue
-    examples number their events from a bare genesis; ledgers that enrol keys first need them
-    moved."""
-    out = dict(payload)
-    for ref in semantics.references(event_type, 1, payload):
-        name, _, index = ref.field.partition("[")
-        if index:
-            out[name] = [s + offset for s in out[name]]
-        else:
-            out[name] = ref.seq + offset
-    return out
 
 
 def forge_append(db: Database, key_path: Path, *, seq_offset: int = 1) -> int:

@@ -9,10 +9,11 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Database, Result, make_key, metric_args, shifted
+from conftest import Database, Result, make_key, metric_args
 
 from ledger import forms, keys
 from ledger.ledger import Draft, Ledger
+from ledger.semantics import shifted
 
 EXAMPLES = orjson.loads((Path(__file__).parent / "data" / "catalogue_examples.json").read_bytes())
 FORM_OF = {f.type: f for f in forms.FORMS}
@@ -71,7 +72,10 @@ def test_every_type_recorded_through_the_cli_and_read_back(
     book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
     for n, example in enumerate(EXAMPLES["history"]):
-        event_type, payload = example["type"], shifted(example["type"], example["payload"], OFFSET)
+        event_type, payload = (
+            example["type"],
+            shifted(example["type"], 1, example["payload"], OFFSET),
+        )
         key = (
             book["board"]
             if event_type in ("BoardReviewRecorded", "SpecialReportAdopted")
@@ -110,7 +114,7 @@ def test_every_type_recorded_through_the_cli_and_read_back(
     assert len(events) == 2 + len(EXAMPLES["history"])
     for example, event in zip(EXAMPLES["history"], events[2:], strict=True):
         assert event["type"] == example["type"]
-        assert event["payload"] == shifted(example["type"], example["payload"], OFFSET), example[
+        assert event["payload"] == shifted(example["type"], 1, example["payload"], OFFSET), example[
             "type"
         ]
         if example["type"] != "EventCorrected":  # takes the corrected event's fixed date

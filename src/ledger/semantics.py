@@ -57,6 +57,22 @@ def references(event_type: str, version: int, payload: Mapping[str, Any]) -> lis
     return refs
 
 
+def shifted(
+    event_type: str, version: int, payload: Mapping[str, Any], offset: int
+) -> dict[str, Any]:
+    """``payload`` with its references to other events moved by ``offset``: the same events
+    recorded after ``offset`` more (the catalogue examples number theirs from a bare genesis;
+    a ledger that enrols keys first needs them moved)."""
+    out = dict(payload)
+    for ref in references(event_type, version, payload):
+        name, _, index = ref.field.partition("[")
+        if index:
+            out[name] = [seq + offset for seq in out[name]]
+        else:
+            out[name] = ref.seq + offset
+    return out
+
+
 _RefField = tuple[str, bool, frozenset[str]]  # field name, is a list of refs, types allowed
 
 

@@ -13,13 +13,14 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import make_key, shifted
+from conftest import make_key
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger import catalogue, forms, keys
 from ledger.cli import main
 from ledger.ledger import Draft, Ledger
+from ledger.semantics import shifted
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from("\n\r\t\x00 ,.-/:"),
@@ -121,7 +122,7 @@ def replay_history(folder: Path) -> None:
     try:
         for example in HISTORY:
             kind = example["type"]
-            payload = shifted(kind, example["payload"], OFFSET)
+            payload = shifted(kind, 1, example["payload"], OFFSET)
             effective = None if kind == "EventCorrected" else example["effective"]
             key = keys.load_signing_key(Path(key_for(folder, kind)), lambda p: b"")
             ledger.append(key, [Draft(kind, payload, effective)])
