@@ -268,15 +268,22 @@ class Database:
             c.close()
         raise AssertionError(f"the database accepted {sql!r}")
 
-    def rows(self) -> list[tuple[int, str, bytes]]:
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """The rows of one SELECT (``?`` marks parameters, on either backend), as tuples."""
         c = self._connect()
         try:
             found = c.execute(
-                "SELECT originator_version, topic, state FROM stored_events "
-                "ORDER BY originator_id, originator_version"
+                sql if self.backend == "sqlite" else sql.replace("?", "%s"), params
             ).fetchall()
         finally:
             c.close()
+        return [tuple(row) for row in found]
+
+    def rows(self) -> list[tuple[int, str, bytes]]:
+        found = self.query(
+            "SELECT originator_version, topic, state FROM stored_events "
+            "ORDER BY originator_id, originator_version"
+        )
         return [(v, t, bytes(s)) for v, t, s in found]
 
     def tamper(self, *statements: Statement) -> None:

@@ -67,16 +67,11 @@ def record_as_process(
 
 def tables(db: Database) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """Every row of the events and tree tables, to compare before and after a failed write."""
-    c = db._connect()
-    try:
-        events = c.execute(
-            "SELECT originator_id, originator_version, topic, state FROM stored_events "
-            "ORDER BY originator_id, originator_version"
-        ).fetchall()
-        nodes = c.execute("SELECT * FROM merkle_nodes ORDER BY ledger, level, idx").fetchall()
-    finally:
-        c.close()
-    return [tuple(r) for r in events], [tuple(r) for r in nodes]
+    events = db.query(
+        "SELECT originator_id, originator_version, topic, state FROM stored_events "
+        "ORDER BY originator_id, originator_version"
+    )
+    return events, db.query("SELECT * FROM merkle_nodes ORDER BY ledger, level, idx")
 
 
 def assert_clean_failure(result: tuple[int, str, str], *words: str) -> None:

@@ -131,11 +131,7 @@ def test_a_changed_or_surviving_clear_value_fails_verification(
 
 
 def _personal_rows(db: Database) -> list[tuple[int, str, bytes, bytes]]:
-    c = db._connect()
-    try:
-        rows = c.execute("SELECT seq, field, salt, value FROM personal_data").fetchall()
-    finally:
-        c.close()
+    rows = db.query("SELECT seq, field, salt, value FROM personal_data")
     return [(s, f, bytes(a), bytes(v)) for s, f, a, v in rows]
 
 

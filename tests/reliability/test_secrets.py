@@ -43,21 +43,11 @@ def stored_bytes(db: Database) -> bytes:
     """Everything the store holds, as bytes: the SQLite files, or every row of every table."""
     if db.backend == "sqlite":
         return b"".join(p.read_bytes() for p in db.folder.glob("ledger.db*"))
-    c = db._connect()
-    try:
-        tables = [
-            r[0]
-            for r in c.execute(
-                "SELECT tablename FROM pg_tables WHERE schemaname = %s", (db.schema,)
-            )
-        ]
-        dump = []
-        for table in tables:
-            for row in c.execute(f"SELECT * FROM {table}"):
-                dump.append(repr(row).encode())
-                dump += [bytes(v) for v in row if isinstance(v, (bytes, memoryview))]
-    finally:
-        c.close()
+    dump = []
+    for (table,) in db.query("SELECT tablename FROM pg_tables WHERE schemaname = ?", (db.schema,)):
+        for row in db.query(f"SELECT * FROM {table}"):
+            dump.append(repr(row).encode())
+            dump += [bytes(v) for v in row if isinstance(v, (bytes, memoryview))]
     return b"\n".join(dump)
 
 
