@@ -144,12 +144,13 @@ def parse_entry(data: bytes) -> Entry:
     if envelope is not None:  # its check took sig for the canonical base64 of 64 bytes
         return Entry(envelope, _without_signature(data), base64.b64decode(obj["sig"]))
     # Raises, naming the first fault (or accepts what the one-pass check could not).
-    return Entry(_by_field(obj), _without_signature(data), _signature(obj["sig"]))
+    envelope, signature = _by_field(obj)
+    return Entry(envelope, _without_signature(data), signature)
 
 
-def _by_field(obj: Any) -> Envelope:
-    """The envelope of a decoded entry, checked field by field: slower than ``_well_formed``,
-    and the reference for what is well-formed, since it names what is not."""
+def _by_field(obj: Any) -> tuple[Envelope, bytes]:
+    """The envelope and signature of a decoded entry, checked field by field: slower than
+    ``_well_formed``, and the reference for what is well-formed, since it names what is not."""
     if not isinstance(obj, dict):
         raise EntryError("malformed", "entry is not a JSON object")
     members = {k: v for k, v in obj.items() if k != "sig"}
@@ -176,9 +177,9 @@ def _by_field(obj: Any) -> Envelope:
             raise EntryError("malformed", f"{name} {value!r} is not a positive integer")
     if not isinstance(obj["payload"], dict):
         raise EntryError("malformed", "payload is not an object")
-    _signature(obj["sig"])
+    signature = _signature(obj["sig"])
     del members["v"]
-    return Envelope(**members)
+    return Envelope(**members), signature
 
 
 # Every string field of a well-formed entry at once, one per line (no pattern admits a newline);
