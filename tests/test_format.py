@@ -113,6 +113,16 @@ ENTRY = CASES[1]["entry_bytes"].encode()
         (ENTRY.replace(b'{"effective"', b'{"seq":2,"effective"'), "not-canonical"),
         (ENTRY.replace(b"partag\xc3\xa9e", b"partag\\u00e9e"), "not-canonical"),
         (ENTRY + b"\n", "not-canonical"),
+        # Byte-exact round trips through orjson, yet outside the canonical domain: the one-pass
+        # check must not take them.
+        (ENTRY.replace(b'"seq":2', b'"seq":9007199254740992'), "not-canonical"),
+        (ENTRY.replace(b'"payload":{', b'"payload":{"a":1.5,'), "not-canonical"),
+        (ENTRY.replace(b'"payload":{', b'"payload":{"A":1,'), "not-canonical"),
+        (
+            ENTRY.replace(b'"payload":{', b'"payload":{"a":' + b"[" * 40 + b"]" * 40 + b","),
+            "not-canonical",
+        ),
+        (ENTRY.replace(b'"payload":{', b'"payload":{"a":9007199254740992,'), "not-canonical"),
         (ENTRY.replace(b'"v":1', b'"v":2'), "malformed"),
         (ENTRY.replace(b'"schema":1,', b""), "malformed"),
         (ENTRY.replace(b'"seq":2', b'"seq":0'), "malformed"),

@@ -627,6 +627,7 @@ STORE_API = frozenset(
         "CompactRange",
         "perfect_subtrees",
         "fold_subtrees",
+        "subtree_levels",
         "inclusion_proof_from",
         "consistency_proof_from",
     }
@@ -1278,3 +1279,36 @@ def test_subtree_proof_sizes() -> None:
             proof = subtree_consistency_proof(leaves[:n], start, end)
             sub_root = root_hash(leaves[start:end])
             verify_subtree_consistency(start, end, n, proof, sub_root, root_hash(leaves[:n]))
+
+
+@given(before=st.integers(0, 40), height=st.integers(0, 4))
+def test_a_subtree_appended_whole_equals_its_leaves_appended_one_by_one(
+    before: int, height: int
+) -> None:
+    before -= before % (1 << height)  # where a subtree of that height can sit
+    leaves = [merkle.leaf_hash(i.to_bytes(2, "big")) for i in range(before + (1 << height))]
+    one = merkle.CompactRange()
+    one_nodes = [node for leaf in leaves for node in one.append(leaf)]
+    whole = merkle.CompactRange()
+    whole_nodes = [node for leaf in leaves[:before] for node in whole.append(leaf)]
+    levels = merkle.subtree_levels(b"".join(leaves[before:]))
+    assert len(levels) == height + 1 and levels[-1] == merkle.root_hash(leaves[before:])
+    whole_nodes += [
+        (level, (before >> level) + at // 32, hashes[at : at + 32])
+        for level, hashes in enumerate(levels)
+        for at in range(0, len(hashes), 32)
+    ]
+    whole_nodes += whole.append_subtree(height, levels[-1])[1:]
+    assert (whole.size, whole.root()) == (one.size, one.root())
+    assert sorted(whole_nodes) == sorted(one_nodes)
+
+
+def test_a_subtree_must_sit_where_its_leaves_would() -> None:
+    tree = merkle.CompactRange()
+    tree.append(merkle.leaf_hash(b"a"))
+    with pytest.raises(ValueError, match="cannot start at leaf 1"):
+        tree.append_subtree(1, bytes(32))
+    with pytest.raises(ValueError, match="not a power of two"):
+        merkle.subtree_levels(bytes(96))
+    with pytest.raises(ValueError, match="not a power of two"):
+        merkle.subtree_levels(b"")

@@ -11,7 +11,15 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Database, Result, forge_append, make_key, metric_args, run_subprocess
+from conftest import (
+    Database,
+    Result,
+    forge_append,
+    make_key,
+    metric_args,
+    run_subprocess,
+    sqlite_only,
+)
 
 from ledger import keys
 from ledger.envelope import parse_entry
@@ -173,6 +181,39 @@ def test_stored_type_column_changed(opened: dict[str, Any]) -> None:
         ("UPDATE stored_events SET topic = 'SignerEnrolled' WHERE originator_version = 6", ()),
     )
     verify_fails_at(opened["db"], 6, "topic-mismatch")
+
+
+# SQLite keeps any type in any column: an attacker can leave text, a number or NULL where an
+# entry or a tree node was. Verify must name the row, not crash on it.
+@sqlite_only
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("CAST(replace(state, '219949', '219948') AS TEXT)", "bad-signature"),
+        ("NULL", "not-canonical"),
+        ("42", "malformed"),
+    ],
+)
+def test_entry_column_holding_another_type(opened: dict[str, Any], value: str, reason: str) -> None:
+    opened["db"].tamper(
+        (f"UPDATE stored_events SET state = {value} WHERE originator_version = 5", ()),
+    )
+    verify_fails_at(opened["db"], 5, reason)
+
+
+@sqlite_only
+def test_entry_stored_as_text_with_its_bytes_intact_verifies(opened: dict[str, Any]) -> None:
+    # The signed bytes are what count; the column's type is the database's business.
+    opened["db"].tamper(("UPDATE stored_events SET state = CAST(state AS TEXT)", ()))
+    assert run_subprocess("verify", cwd=opened["db"].folder, env=opened["db"].env).code == 0
+
+
+@sqlite_only
+def test_tree_node_holding_text(opened: dict[str, Any]) -> None:
+    opened["db"].tamper(
+        ("UPDATE merkle_nodes SET hash = 'abc' WHERE level = 0 AND idx = 1", ()),
+    )
+    verify_fails_at(opened["db"], 6, "stored-tree-mismatch")
 
 
 def test_truncated_tail_is_not_an_integrity_failure_without_a_checkpoint(

@@ -5,17 +5,30 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 from conftest import db_rows, tamper
 
-from ledger import keys, verify
+from ledger import checkpoint, keys, verify
+from ledger.envelope import entry_bytes, parse_entry
 from ledger.ledger import Draft, Ledger
 from ledger.verify import CHUNK, verify_ledger
 
 
+class Big(NamedTuple):
+    db: Path
+    founder: keys.SigningKey  # admin and secretary
+    treasurer: keys.SigningKey  # signs events 3..1502
+
+
 @pytest.fixture(scope="module")
-def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def big(built: Big) -> Path:
+    return built.db
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Big:
     db = tmp_path_factory.mktemp("big") / "ledger.db"
     founder, treasurer = keys.generate("Founder"), keys.generate("Treasurer")
     ledger = Ledger.create(str(db), enterprise="Big", number="0896.755.397", key=founder)
@@ -54,13 +67,7 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     ledger.append(late, drafts[1500:])
     ledger.close()
-    return db
-
-
-@pytest.fixture(params=["threads", "processes"])
-def pool(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.setattr(verify, "POOL", request.param)
-    return str(request.param)
+    return Big(db, founder, treasurer)
 
 
 def _verify(db: Path, workers: int) -> tuple[bool, int, list[tuple[int, str]]]:
@@ -70,11 +77,23 @@ def _verify(db: Path, workers: int) -> tuple[bool, int, list[tuple[int, str]]]:
     return result.ok, result.events, [(f.seq, f.reason) for f in result.failures]
 
 
-def test_parallel_equals_inline_on_an_intact_ledger(big: Path, pool: str) -> None:
+def test_parallel_equals_inline_on_an_intact_ledger(
+    big: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folded: list[tuple[int, bool]] = []
+    page = verify._Fold.page
+
+    def spy(fold: verify._Fold, whole: verify._Page) -> bool:
+        folded.append((whole.first.seq, page(fold, whole)))
+        return folded[-1][1]
+
+    monkeypatch.setattr(verify._Fold, "page", spy)
     assert _verify(big, 1) == _verify(big, 2) == (True, 3 * CHUNK + 126, [])
+    # Pages 1 and 2 hold registry events, which go event by event; 3 and 4 are taken whole.
+    assert folded == [(2049, True), (3073, True)]
 
 
-def test_parallel_equals_inline_on_a_tampered_ledger(big: Path, tmp_path: Path, pool: str) -> None:
+def test_parallel_equals_inline_on_a_tampered_ledger(big: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.db"
     with sqlite3.connect(big) as src, sqlite3.connect(copy) as dst:
         src.backup(dst)
@@ -90,3 +109,88 @@ def test_parallel_equals_inline_on_a_tampered_ledger(big: Path, tmp_path: Path, 
     inline, parallel = _verify(copy, 1), _verify(copy, 2)
     assert inline == parallel
     assert inline[2] == [(seq, "bad-signature"), (3001, "sequence-gap")]
+
+
+def _copy(db: Path, folder: Path) -> Path:
+    copy = folder / "copy.db"
+    with sqlite3.connect(db) as src, sqlite3.connect(copy) as dst:
+        src.backup(dst)
+    return copy
+
+
+def _resign(db: Path, seq: int, key: keys.SigningKey, **changes: Any) -> None:
+    """Rewrite event ``seq`` with ``changes``, signed by ``key``, as an attacker with that key
+    would."""
+    entry = parse_entry(db_rows(db)[seq - 1][2])
+    envelope = entry.envelope._replace(signer=key.public.key_id, **changes)
+    data = entry_bytes(envelope, key.sign(envelope.signing_input()))
+    tamper(db, ("UPDATE stored_events SET state = ? WHERE originator_version = ?", (data, seq)))
+
+
+# Pages of CHUNK events: 1..1024, 1025..2048, 2049..3072, 3073..3197. Workers hand a clean page
+# to the fold whole; these faults sit on a page's first or last event, or inside, where the
+# fold must go back to event-by-event to name them as the one-worker path does.
+FAULTS = {
+    "gap at a page's start": (
+        lambda big, db: tamper(
+            db, ("DELETE FROM stored_events WHERE originator_version = 1025", ())
+        ),
+        [(1026, "sequence-gap")],
+    ),
+    "unknown signer at a page's start and inside": (
+        lambda big, db: [_resign(db, s, keys.generate("Stranger")) for s in (2049, 2100)],
+        [
+            (2049, "unknown-signer"),
+            (2050, "chain-broken"),
+            (2100, "unknown-signer"),
+            (2101, "chain-broken"),
+        ],
+    ),
+    "time reversed at a page's start": (
+        lambda big, db: _resign(db, 1025, big.treasurer, recorded_at="2000-01-01T00:00:00.000000Z"),
+        [(1025, "time-reversed"), (1026, "chain-broken")],
+    ),
+    "forged body at a page's end": (
+        lambda big, db: tamper(
+            db,
+            (
+                "UPDATE stored_events SET state = CAST(replace(state, 'EUR', 'USD') AS BLOB) "
+                "WHERE originator_version = 1024",
+                (),
+            ),
+        ),
+        [(1024, "bad-signature")],
+    ),
+    "wrong type column in a page": (
+        lambda big, db: tamper(
+            db, ("UPDATE stored_events SET topic = 'Other' WHERE originator_version = 1500", ())
+        ),
+        [(1500, "topic-mismatch")],
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+def test_parallel_names_the_faults_the_inline_path_names(
+    built: Big, tmp_path: Path, fault: str
+) -> None:
+    damage, expected = FAULTS[fault]
+    copy = _copy(built.db, tmp_path)
+    damage(built, copy)
+    inline, parallel = _verify(copy, 1), _verify(copy, 2)
+    assert inline == parallel
+    assert inline[2] == expected
+
+
+def test_parallel_equals_inline_from_a_trusted_checkpoint(built: Big) -> None:
+    ledger = Ledger.open(str(built.db), read_only=True)
+    size = 1500  # inside a page: the trusted prefix ends mid-page
+    signed = checkpoint.sign(ledger.origin(), size, ledger.tree().root(size), built.founder)
+    trusted = verify.TrustedCheckpoint(signed.to_bytes())
+    results = [
+        verify_ledger(ledger.store, ledger.id, workers=workers, trusted=trusted)
+        for workers in (1, 2)
+    ]
+    ledger.close()
+    assert results[0] == results[1]
+    assert results[0].ok and results[0].events == 3 * CHUNK + 126

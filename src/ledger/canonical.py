@@ -34,7 +34,9 @@ def _where(path: Path) -> str:
     return "$" + "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path)
 
 
-def _check(value: Any, path: Path) -> None:
+def check(value: Any, path: Path = ()) -> None:
+    """Raise ``CanonicalError`` unless ``value`` is in the canonical domain; ``path`` says where
+    it sits in its document (for the depth limit and the errors)."""
     # On the hot path of every append and audit: dispatch on the exact type, remember keys
     # already found good, and spell a path out only when raising.
     kind = type(value)
@@ -60,12 +62,12 @@ def _check(value: Any, path: Path) -> None:
                 continue
             if item_kind is int and -MAX_SAFE_INTEGER <= item <= MAX_SAFE_INTEGER:
                 continue  # the commonest members, checked without a call
-            _check(item, (*path, key))
+            check(item, (*path, key))
         return
     if kind is list:
         for i, item in enumerate(value):
             if type(item) is not str:
-                _check(item, (*path, i))
+                check(item, (*path, i))
         return
     if isinstance(value, float):
         raise CanonicalError(
@@ -79,7 +81,13 @@ _good_keys: set[str] = set()
 
 def encode(value: Any) -> bytes:
     """Canonical bytes of ``value``. Raises ``CanonicalError`` outside the canonical domain."""
-    _check(value, ())
+    check(value, ())
+    return encode_checked(value)
+
+
+def encode_checked(value: Any) -> bytes:
+    """Canonical bytes of ``value``, whose domain the caller has checked (with ``check``, or
+    partly by a validation of its own): the hot paths' way not to check the same thing twice."""
     try:
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError as e:  # lone surrogates

@@ -83,6 +83,7 @@ __all__ = [
     "roots_from_subtree_consistency_proof",
     "subtree_consistency_proof",
     "subtree_inclusion_proof",
+    "subtree_levels",
     "verify_consistency",
     "verify_inclusion",
     "verify_subtree_consistency",
@@ -263,6 +264,25 @@ def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
     return nodes
 
 
+def subtree_levels(leaves: bytes) -> list[bytes]:
+    """Every node of the perfect subtree over ``leaves`` (leaf hashes joined, a power of two
+    of them), level by level from the leaves up, each level's hashes joined."""
+    count = len(leaves) // _HASH_SIZE
+    if count < 1 or count & (count - 1) or len(leaves) % _HASH_SIZE:
+        raise ValueError(f"{len(leaves)} bytes are not a power of two of {_HASH_SIZE}-byte hashes")
+    levels = [leaves]
+    while len(below := levels[-1]) > _HASH_SIZE:
+        levels.append(
+            b"".join(
+                [  # node_hash of two neighbours, read together
+                    hashlib.sha256(_NODE_PREFIX + below[at : at + 2 * _HASH_SIZE]).digest()
+                    for at in range(0, len(below), 2 * _HASH_SIZE)
+                ]
+            )
+        )
+    return levels
+
+
 def fold_subtrees(roots: Sequence[bytes]) -> bytes:
     """The root of a range given its perfect subtrees' roots, largest (leftmost) first."""
     if not roots:
@@ -306,15 +326,23 @@ class CompactRange:
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add a leaf hash; return the (level, index, hash) nodes it completes, leaf included."""
-        index, level, node = self.size, 0, leaf
-        created = [(0, index, leaf)]
+        return self.append_subtree(0, leaf)
+
+    def append_subtree(self, height: int, root: bytes) -> list[tuple[int, int, bytes]]:
+        """Add a perfect subtree of ``2**height`` leaves by its root, the size being a multiple
+        of that (so the subtree sits where its leaves would); return the nodes it completes,
+        its root included (the nodes inside it are the caller's)."""
+        if self.size % (1 << height):
+            raise ValueError(f"a subtree of height {height} cannot start at leaf {self.size}")
+        index, level, node = self.size >> height, height, root
+        created = [(level, index, node)]
         while index & 1:
             node = node_hash(self._roots.pop(), node)
             index >>= 1
             level += 1
             created.append((level, index, node))
         self._roots.append(node)
-        self.size += 1
+        self.size += 1 << height
         return created
 
     def root(self) -> bytes:

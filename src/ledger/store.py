@@ -68,6 +68,14 @@ class Conflict(Exception):
     """Another writer took the sequence number first."""
 
 
+def _blob(value: object) -> bytes:
+    """A stored byte column as bytes, whatever an attacker with database access left in it (a
+    TEXT value, a number, NULL), so that verification names the row instead of crashing."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return b"" if value is None else str(value).encode("utf-8", "surrogateescape")
+
+
 class Row(NamedTuple):
     """One stored event as the database holds it (a tuple: audits read a million)."""
 
@@ -116,7 +124,7 @@ class Store:
         found = self._query(
             f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} WHERE {where}", params
         )
-        return [Row(seq=r[0], topic=r[1], entry=bytes(r[2])) for r in found]
+        return [Row(r[0], r[1], r[2] if type(r[2]) is bytes else _blob(r[2])) for r in found]
 
     def last(self, ledger: UUID) -> Row | None:
         """The newest event of ``ledger``."""
@@ -219,7 +227,7 @@ class Store:
                 (ledger.hex, level, idx),
             )
             if page:
-                yield page
+                yield [n if type(n[2]) is bytes else (n[0], n[1], _blob(n[2])) for n in page]
             if len(page) < PAGE:
                 return
             level, idx = page[-1][0], page[-1][1]
@@ -241,7 +249,7 @@ class Store:
                     c.execute(statement, (ledger.hex, level, idx))
                     row = c.fetchone()
                     if row is not None:
-                        found[(level, idx)] = bytes(row[0])
+                        found[(level, idx)] = _blob(row[0])
             return found
 
         return self._call(run) if wanted else {}
@@ -286,7 +294,7 @@ class Store:
             if self._has_table(PERSONAL_TABLE):
                 raise
             return []
-        return [(r[0], r[1], bytes(r[2]), bytes(r[3])) for r in found]
+        return [(r[0], r[1], _blob(r[2]), _blob(r[3])) for r in found]
 
     def _has_table(self, name: str) -> bool:
         raise NotImplementedError
@@ -300,7 +308,7 @@ class Store:
             )
         except StoreError:
             return None  # a store opened read-only before views existed has no table
-        return (rows[0][0], bytes(rows[0][1])) if rows else None
+        return (rows[0][0], _blob(rows[0][1])) if rows else None
 
     def save_view(self, ledger: UUID, name: str, size: int, state: bytes) -> None:
         """Keep a view's state at ``size``, unless a larger one is kept already.

@@ -6,8 +6,13 @@ allowed for the type, each Ed25519 signature true; rebuilds the RFC 6962 tree an
 checkpoint recorded in the ledger against it; and, given a trusted checkpoint, proves the ledger
 an append-only extension of it.
 
-The ledger is streamed a page at a time. Parsing and signature checks (the cost) run on every
-core (``_pool``); the main thread folds the signer registry, the links and the tree.
+The ledger is streamed a page at a time. Worker processes, one a core, parse each page, check
+its signatures (the cost) and hash its leaves; this process folds the signer registry, the links
+and the tree, in order. A page whose events need nothing from before it (``_Page``: no registry,
+genesis or checkpoint event, nothing wrong) comes back whole, with its subtree hashed: the fold
+checks its first link and its signers' rights once and copies the rest, a few array copies an
+event, so it keeps up with many cores. Any other page is folded event by event, the reference
+path (one worker is nothing else).
 Memory grows by ~70 bytes an event (the rebuilt tree's nodes, ~64 bytes; effective date and
 type, 6), not by the entries.
 With a trusted checkpoint of size N, events 1..N-1 are only hashed (signer and checkpoint events
@@ -24,7 +29,7 @@ import re
 from array import array
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, NamedTuple, TypeVar
@@ -38,11 +43,9 @@ from ledger.store import Row, Store
 
 T = TypeVar("T")
 
-CHUNK = 1000
+CHUNK = 1024  # a power of two: a full page is a perfect subtree, which its worker hashes
 INLINE_BELOW = 4000  # a pool costs more than it saves on small ledgers
 MAX_FAILURES = 1000
-THREADS_UP_TO_CORES = 4
-POOL = "auto"  # "threads" or "processes" force one (tests try both)
 # Types whose payload the fold needs; workers strip the others to keep the pipes thin.
 _PAYLOAD_TYPES = REGISTRY_TYPES | {"LedgerOpened", "CheckpointRecorded"}
 
@@ -125,17 +128,13 @@ class _Checked(NamedTuple):
 
 
 def _check_rows(
-    rows: list[tuple[int, str | None, bytes]],
-    keys: dict[str, bytes],
-    trusted_upto: int,
-    strip: bool = False,
+    rows: list[tuple[int, str | None, bytes]], keys: dict[str, bytes], trusted_upto: int
 ) -> list[_Checked]:
     """Parse rows, hash them into leaves and check their signatures against ``keys``.
 
     ``keys`` (key id → raw public key) is self-certifying, since ids are hashes of the keys, so
     an untrusted map cannot make a false signature pass; whether the key was *allowed* is
     decided later, in order. A ``None`` topic (bundles have no type column) is not compared.
-    ``strip`` empties the payloads the fold does not read, to keep a process pool's pipes thin.
     """
     out: list[_Checked] = []
     append = out.append
@@ -162,10 +161,86 @@ def _check_rows(
             if public is None or seq <= trusted_upto
             else verify_signature(public, entry.signature, SIGNING_CONTEXT + entry.envelope_bytes)
         )
-        if strip and env.type not in _PAYLOAD_TYPES:
-            env = env._replace(payload={})
         append(_Checked(seq, env, entry.id, leaf, ok, error))
     return out
+
+
+class _Page(NamedTuple):
+    """A worker's verdict on a page whose events all passed every check that needs nothing from
+    before the page: well-formed, signature true, stored and numbered in sequence, each linked
+    to the one before, time never reversed, none a registry, genesis or checkpoint event (the
+    only ones that change what the fold checks against). The fold then checks the page's first
+    link and its signers' rights once, and takes the page whole: its per-event work is then a
+    few array copies, so it keeps up with many cores."""
+
+    first: Envelope  # payloads emptied, here and in ``signers``
+    head: str  # the last event's id
+    last_time: str  # the last event's recorded_at, the latest
+    signers: tuple[Envelope, ...]  # the first event of each (signer, type) pair
+    names: tuple[str, ...]  # the page's types
+    types: bytes  # array "H": an event's index in ``names``
+    effective: bytes  # array "I": an event's effective date, as an ordinal
+    # The leaf hashes joined; for a power-of-two page, every level of its subtree above too.
+    levels: list[bytes]
+
+
+Job = tuple[list[tuple[int, str | None, bytes]], dict[str, bytes], int]
+
+
+def _check_page(job: Job, ledger: str) -> _Page | list[_Checked]:
+    """A worker's task: a page's verdict, as a whole (``_Page``) when it can be, else event by
+    event with the payloads the fold does not read emptied, to keep the pipes thin."""
+    checked = _check_rows(*job)
+    page = _summary(checked, ledger, job[2])
+    if page is not None:
+        return page
+    return [
+        c._replace(envelope=c.envelope._replace(payload={}))
+        if c.envelope is not None and c.envelope.type not in _PAYLOAD_TYPES
+        else c
+        for c in checked
+    ]
+
+
+def _summary(checked: list[_Checked], ledger: str, trusted_upto: int) -> _Page | None:
+    """The page as a whole, or None when any event in it needs the fold's eye."""
+    first = checked[0].envelope if checked else None
+    if first is None or checked[0].seq <= max(trusted_upto, 1):
+        return None
+    pairs: dict[tuple[str, str], Envelope] = {}
+    names: dict[str, int] = {}
+    types, effective = array("H"), array("I")
+    seq, prev, time = checked[0].seq, first.prev, ""
+    for c in checked:
+        env = c.envelope
+        if (
+            env is None
+            or c.error is not None
+            or c.signature_ok is not True
+            or c.seq != seq
+            or env.seq != seq
+            or env.ledger != ledger
+            or env.prev != prev
+            or env.recorded_at < time
+            or env.type in _PAYLOAD_TYPES
+        ):
+            return None
+        if (env.signer, env.type) not in pairs:
+            pairs[env.signer, env.type] = env._replace(payload={})
+        types.append(names.setdefault(env.type, len(names)))
+        effective.append(date.fromisoformat(env.effective).toordinal())
+        seq, prev, time = seq + 1, c.id, env.recorded_at
+    leaves = b"".join([c.leaf for c in checked])
+    return _Page(
+        first._replace(payload={}),
+        prev,
+        time,
+        tuple(pairs.values()),
+        tuple(names),
+        types.tobytes(),
+        effective.tobytes(),
+        merkle.subtree_levels(leaves) if len(checked).bit_count() == 1 else [leaves],
+    )
 
 
 def _harvest_keys(rows: Iterable[Row], keys: dict[str, bytes]) -> None:
@@ -181,45 +256,36 @@ def _harvest_keys(rows: Iterable[Row], keys: dict[str, bytes]) -> None:
                 keys[key_id(raw)] = raw
 
 
-def _pool(workers: int) -> Executor:
-    """Threads up to ``THREADS_UP_TO_CORES`` cores, processes beyond.
-
-    OpenSSL verifies with the GIL released, so threads spread the signature checks over the
-    cores without pickling rows across processes (20 % faster on the 2-core machine of
-    bench/RESULTS.md); parsing still holds the GIL, which caps threads near 20k events/s, so
-    larger machines get processes.
-    """
-    if _threads():
-        return ThreadPoolExecutor(max_workers=workers)
-    return ProcessPoolExecutor(max_workers=workers)
-
-
-def _threads() -> bool:
-    return POOL == "threads" or (POOL == "auto" and (os.cpu_count() or 1) <= THREADS_UP_TO_CORES)
-
-
-def _checked(pages: Iterable[list[Row]], workers: int, trusted_upto: int) -> Iterator[_Checked]:
+def _verdicts(
+    pages: Iterable[list[Row]], workers: int, trusted_upto: int, ledger: str
+) -> Iterator[tuple[_Page | list[_Checked], Job]]:
+    """Each page's verdict, in order, with the job that gave it (to redo a page event by event
+    when the fold cannot take it whole). One worker: event by event, the reference."""
     keys: dict[str, bytes] = {}
-    processes = workers > 1 and not _threads()
 
-    def job(
-        page: list[Row],
-    ) -> tuple[list[tuple[int, str | None, bytes]], dict[str, bytes], int, bool]:
+    def job(page: list[Row]) -> Job:
         _harvest_keys(page, keys)
-        return [(r.seq, r.topic, r.entry) for r in page], dict(keys), trusted_upto, processes
+        return [(r.seq, r.topic, r.entry) for r in page], dict(keys), trusted_upto
 
     if workers <= 1:
         for page in pages:
-            yield from _check_rows(*job(page))
+            task = job(page)
+            yield _check_rows(*task), task
         return
-    with _pool(workers) as pool:
-        window: deque[Future[list[_Checked]]] = deque()
+    # Processes, not threads: parsing holds the GIL, and threads lost 10-15 % to it even on two
+    # cores (bench/RESULTS.md). A worker's verdicts are mostly whole pages, so the pipes stay
+    # thin and the fold (this process) keeps up.
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        window: deque[tuple[Future[_Page | list[_Checked]], Job]] = deque()
         for page in pages:
-            window.append(pool.submit(_check_rows, *job(page)))
+            task = job(page)
+            window.append((pool.submit(_check_page, task, ledger), task))
             if len(window) > 2 * workers:
-                yield from window.popleft().result()
+                future, task = window.popleft()
+                yield future.result(), task
         while window:
-            yield from window.popleft().result()
+            future, task = window.popleft()
+            yield future.result(), task
 
 
 def paged(rows: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
@@ -243,11 +309,27 @@ class _Tree:
         self.levels: list[bytearray] = [bytearray()]
 
     def append(self, leaf: bytes) -> None:
-        levels = self.levels
         for level, _, node in self.range.append(leaf):
-            if level == len(levels):
-                levels.append(bytearray())
-            levels[level] += node
+            self._keep(level, node)
+
+    def extend(self, levels: list[bytes]) -> None:
+        """Append a page's leaves (``levels[0]``); given the levels of their perfect subtree
+        above and when it sits where they fall, take its nodes as they are."""
+        height = len(levels) - 1
+        if height == 0 or self.range.size % (1 << height):
+            leaves = levels[0]
+            for at in range(0, len(leaves), 32):
+                self.append(leaves[at : at + 32])
+            return
+        for level, hashes in enumerate(levels):
+            self._keep(level, hashes)
+        for level, _, node in self.range.append_subtree(height, levels[-1])[1:]:
+            self._keep(level, node)
+
+    def _keep(self, level: int, hashes: bytes) -> None:
+        if level == len(self.levels):
+            self.levels.append(bytearray())
+        self.levels[level] += hashes
 
     def root(self, size: int) -> bytes:
         return merkle.fold_subtrees(
@@ -275,6 +357,18 @@ class _Fold:
     type_names: dict[str, int] = field(default_factory=dict)
     covered: tuple[int, int] | None = None  # (checkpoint size, last year covered), the widest
     checkpoints: int = 0
+    skip: int = 0  # the trusted prefix: events 1..skip-1 are only hashed
+    # Where the walk is: the next seq due, the id it must link to (None: nothing to check it
+    # against), the latest recorded_at, the last id, the events seen.
+    expected_seq: int = 1
+    prev: str | None = "0" * 64
+    last_time: str = ""
+    head: str = "0" * 64
+    count: int = 0
+    ledger_text: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ledger_text = str(self.ledger)  # compared with every event's
 
     def fail(self, seq: int, reason: str, detail: str) -> None:
         if len(self.failures) < MAX_FAILURES:
@@ -293,6 +387,88 @@ class _Fold:
         self._remember(env.type, date.fromisoformat(env.effective))
         if self.covered and int(env.effective[:4]) <= self.covered[1]:
             self._late(env.seq, self.covered)
+
+    def event(self, c: _Checked) -> None:
+        """Fold one event's verdict, in order."""
+        self.count += 1
+        self.tree.append(c.leaf)
+        if c.trusted is not None:
+            # The links of a trusted prefix are proven at its end, by the root.
+            self.note_trusted(*c.trusted)
+            self.expected_seq, self.prev = c.seq + 1, None
+            return
+        env = c.envelope
+        if env is None or c.error:
+            assert c.error is not None
+            self.fail(c.seq, *c.error)
+            # An unparsable entry has no trustworthy id: do not blame its successor's link too.
+            self.expected_seq, self.prev = c.seq + 1, c.id if env else None
+            if env is None:
+                self.note_unreadable()
+            else:
+                self.note_event(env)
+            return
+        self.note_event(env)
+        if c.seq != self.expected_seq:
+            self.fail(c.seq, "sequence-gap", f"expected event {self.expected_seq}, found {c.seq}")
+        elif env.seq != c.seq:
+            self.fail(c.seq, "seq-mismatch", f"stored at {c.seq} but the entry says seq {env.seq}")
+        elif env.ledger != self.ledger_text:
+            self.fail(
+                c.seq, "wrong-ledger", f"entry belongs to ledger {env.ledger}, not {self.ledger}"
+            )
+        elif self.prev is not None and env.prev != self.prev:
+            self.fail(
+                c.seq, "chain-broken", f"prev is {env.prev[:16]}…, expected {self.prev[:16]}…"
+            )
+        elif env.recorded_at < self.last_time:
+            self.fail(c.seq, "time-reversed", f"recorded_at {env.recorded_at} < {self.last_time}")
+        elif (refusal := self.registry.check(env)) is not None:
+            self.fail(c.seq, refusal.reason, refusal.detail)
+        elif c.signature_ok is False or (c.signature_ok is None and c.seq > self.skip):
+            self.fail(c.seq, "bad-signature", f"signature does not verify with key {env.signer}")
+            # A forged body has a forged id: the next event's link to it proves nothing more.
+            self.expected_seq, self.prev, self.head = c.seq + 1, None, c.id
+            return
+        else:
+            self.registry.apply(env)
+            if env.type == "LedgerOpened":
+                self.opened(env)
+            elif env.type == "CheckpointRecorded":
+                self.recorded_checkpoint(env)
+        self.expected_seq, self.prev, self.head = c.seq + 1, c.id, c.id
+        self.last_time = max(self.last_time, env.recorded_at)
+
+    def page(self, page: _Page) -> bool:
+        """Fold a page whole, if its first event links on and its signers may sign what they
+        did; False, folding nothing, when not (then it goes event by event, to say why)."""
+        first = page.first
+        if (
+            first.seq != self.expected_seq
+            or (self.prev is not None and first.prev != self.prev)
+            or first.recorded_at < self.last_time
+            or any(self.registry.check(env) is not None for env in page.signers)
+        ):
+            return False
+        size = len(page.levels[0]) // 32
+        self.tree.extend(page.levels)
+        ours = [self.type_names.setdefault(name, len(self.type_names)) for name in page.names]
+        types = array("H")
+        types.frombytes(page.types)
+        self.types.extend(array("H", [ours[t] for t in types]))
+        effective = array("I")
+        effective.frombytes(page.effective)
+        self.effective.extend(effective)
+        if self.covered is not None:
+            last_day = date(self.covered[1], 12, 31).toordinal()
+            for i, day in enumerate(effective):
+                if day <= last_day:
+                    self._late(first.seq + i, self.covered)
+        self.count += size
+        self.expected_seq = first.seq + size
+        self.prev = self.head = page.head
+        self.last_time = page.last_time
+        return True
 
     def note_trusted(self, event_type: str, effective: str) -> None:
         try:
@@ -436,62 +612,21 @@ def _verify(
 ) -> tuple[VerificationResult, list[bytearray]]:
     if workers is None:
         workers = (os.cpu_count() or 1) if size_hint >= INLINE_BELOW else 1
-    fold = _Fold(ledger, trusted, cosigners)
-    skip = trusted_size(trusted)
-    expected_seq, last_time, head, count = 1, "", "0" * 64, 0
-    prev: str | None = "0" * 64
-    ledger_text = str(ledger)
-    for c in _checked(pages, workers, skip):
-        count += 1
-        fold.tree.append(c.leaf)
-        if c.trusted is not None:
-            # The links of a trusted prefix are proven at its end, by the root.
-            fold.note_trusted(*c.trusted)
-            expected_seq, prev = c.seq + 1, None
-            continue
-        env = c.envelope
-        if env is None or c.error:
-            assert c.error is not None
-            fold.fail(c.seq, *c.error)
-            # An unparsable entry has no trustworthy id: do not blame its successor's link too.
-            expected_seq, prev = c.seq + 1, c.id if env else None
-            if env is None:
-                fold.note_unreadable()
-            else:
-                fold.note_event(env)
-            continue
-        fold.note_event(env)
-        if c.seq != expected_seq:
-            fold.fail(c.seq, "sequence-gap", f"expected event {expected_seq}, found {c.seq}")
-        elif env.seq != c.seq:
-            fold.fail(c.seq, "seq-mismatch", f"stored at {c.seq} but the entry says seq {env.seq}")
-        elif env.ledger != ledger_text:
-            fold.fail(c.seq, "wrong-ledger", f"entry belongs to ledger {env.ledger}, not {ledger}")
-        elif prev is not None and env.prev != prev:
-            fold.fail(c.seq, "chain-broken", f"prev is {env.prev[:16]}…, expected {prev[:16]}…")
-        elif env.recorded_at < last_time:
-            fold.fail(c.seq, "time-reversed", f"recorded_at {env.recorded_at} < {last_time}")
-        elif (refusal := fold.registry.check(env)) is not None:
-            fold.fail(c.seq, refusal.reason, refusal.detail)
-        elif c.signature_ok is False or (c.signature_ok is None and c.seq > skip):
-            fold.fail(c.seq, "bad-signature", f"signature does not verify with key {env.signer}")
-            # A forged body has a forged id: the next event's link to it proves nothing more.
-            expected_seq, prev, head = c.seq + 1, None, c.id
-            continue
-        else:
-            fold.registry.apply(env)
-            if env.type == "LedgerOpened":
-                fold.opened(env)
-            elif env.type == "CheckpointRecorded":
-                fold.recorded_checkpoint(env)
-        expected_seq, prev, last_time, head = c.seq + 1, c.id, max(last_time, env.recorded_at), c.id
+    fold = _Fold(ledger, trusted, cosigners, skip=trusted_size(trusted))
+    for verdict, job in _verdicts(pages, workers, fold.skip, str(ledger)):
+        if isinstance(verdict, _Page):
+            if fold.page(verdict):
+                continue
+            verdict = _check_rows(*job)
+        for c in verdict:
+            fold.event(c)
     if trusted is not None:
-        fold.check_trusted(count)
+        fold.check_trusted(fold.count)
     fold.failures.sort(key=lambda f: f.seq)
     result = VerificationResult(
         str(ledger),
-        count,
-        head,
+        fold.count,
+        fold.head,
         fold.tree.range.root().hex(),
         tuple(fold.failures),
         tuple(fold.late),
