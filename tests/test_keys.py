@@ -72,3 +72,11 @@ def test_not_a_key_file(tmp_path: Path) -> None:
 def test_bad_names(name: str) -> None:
     with pytest.raises(InputError):
         keys.generate(name)
+
+
+@pytest.mark.parametrize("count", [0, 1, keys.SIGN_INLINE_BELOW - 1, keys.SIGN_INLINE_BELOW, 1001])
+def test_signing_many_on_every_core_gives_each_message_its_own_signature(count: int) -> None:
+    key = keys.generate("Batch")
+    messages = [f"message {i}".encode() for i in range(count)]
+    # Ed25519 is deterministic: the pool must return exactly these, in order.
+    assert key.sign_all(messages) == [key.sign(m) for m in messages]

@@ -12,8 +12,11 @@ import pytest
 from conftest import Database, Result, make_key, metric_args
 
 from ledger import forms, keys
+from ledger.errors import InputError
 from ledger.ledger import Draft, Ledger
 from ledger.semantics import shifted
+
+METRIC = {"year": 2025, "name": "members", "value": "12", "unit": "n"}
 
 EXAMPLES = orjson.loads((Path(__file__).parent / "data" / "catalogue_examples.json").read_bytes())
 FORM_OF = {f.type: f for f in forms.FORMS}
@@ -584,3 +587,25 @@ def test_unused_key_file_is_refused_before_anything(
     stranger = make_key(tmp_path, "Stranger")
     result = cli(*metric_args(stranger, "1", name="x", unit="u"))
     assert result.code == 2 and "unknown-signer" in result.err
+
+
+@pytest.mark.parametrize(
+    ("draft", "field"),
+    [
+        (Draft("MetricSubmitted", {**METRIC, "name": "m\ud800"}), "name"),  # a lone surrogate
+        (Draft("MetricSubmitted", METRIC, effective="2025-02-30"), "effective"),
+        (Draft("MetricSubmitted", METRIC, effective=20251231), "effective"),  # type: ignore[arg-type]
+    ],
+)
+def test_library_append_refuses_what_no_envelope_may_hold(
+    tmp_path: Path, draft: Draft, field: str
+) -> None:
+    """The library checks what the CLI's parsers would have: a payload outside the canonical
+    domain, an effective date that is not one. Nothing is written."""
+    key = keys.generate("Secretary")
+    ledger = Ledger.create(str(tmp_path / "l.db"), enterprise="E", number="0896.755.397", key=key)
+    with pytest.raises(InputError) as raised:
+        ledger.append(key, [Draft("MetricSubmitted", METRIC), draft])
+    assert raised.value.field == field
+    assert ledger.size() == 1
+    ledger.close()

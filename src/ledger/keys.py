@@ -19,7 +19,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from ledger.errors import InputError, KeyFileError
 
 PassphraseSource = Callable[[Path], bytes]
-SIGNING_CHUNK = 256  # messages a signing thread takes at a time
+SIGN_INLINE_BELOW = 32  # messages: fewer are signed in the caller's thread, no pool
 
 _FIELD = re.compile(rb"^(name|key-id): (.*)$", re.MULTILINE)
 # Encodings of the eight small-order points of edwards25519 and their non-canonical twins
@@ -208,25 +208,25 @@ class SigningKey:
     def sign(self, message: bytes) -> bytes:
         return self.private.sign(message)
 
-    def sign_stream(self, messages: Iterable[bytes]) -> list[bytes]:
-        """Sign messages as they come, in order: full chunks go to threads (OpenSSL's Ed25519
-        signing releases the GIL) while the caller builds the next messages, so signing
-        overlaps with the Python work and scales with the cores. The key never leaves this
-        process."""
+    def sign_all(self, messages: Sequence[bytes]) -> list[bytes]:
+        """Sign messages, in order, split evenly over one thread a core (OpenSSL's Ed25519
+        signing releases the GIL). The key never leaves this process.
+
+        The caller builds every message first. Threads that sign while the caller's Python
+        runs wait for the GIL after every signature: streaming them chunks as they were built
+        lost more than it overlapped (bench/RESULTS.md, run C).
+        """
         cores = os.cpu_count() or 1
         sign = self.private.sign
-        if cores == 1:
+        if cores == 1 or len(messages) < SIGN_INLINE_BELOW:
             return [sign(m) for m in messages]
+        size = -(-len(messages) // cores)
         with ThreadPoolExecutor(cores) as pool:
-            futures = []
-            batch: list[bytes] = []
-            for message in messages:
-                batch.append(message)
-                if len(batch) == SIGNING_CHUNK:
-                    futures.append(pool.submit(lambda b: [sign(m) for m in b], batch))
-                    batch = []
-            head = [sign(m) for m in batch]  # the last, short chunk: no thread needed
-            return [sig for f in futures for sig in f.result()] + head
+            parts = pool.map(
+                lambda part: [sign(m) for m in part],
+                [messages[at : at + size] for at in range(0, len(messages), size)],
+            )
+            return [signature for part in parts for signature in part]
 
 
 def generate(name: str) -> SigningKey:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import catalogue, checkpoint, merkle, personal, semantics
+from ledger import canonical, catalogue, checkpoint, merkle, personal, semantics, values
 from ledger.envelope import (
     GENESIS_PREV,
     SIGNING_CONTEXT,
@@ -33,7 +33,6 @@ from ledger.keys import SigningKey, check_public_key
 from ledger.signers import REGISTRY_TYPES, Refusal, Registry
 from ledger.store import Conflict, Row, Store, open_store
 from ledger.tree import LedgerTree
-from ledger.values import format_instant
 from ledger.verify import paged
 
 Clock = Callable[[], datetime]
@@ -221,6 +220,16 @@ class Ledger:
         # Links take the batch's sequence numbers once it is built; any positive one fits.
         payload = draft.resolved([1] * batch) if draft.links else draft.payload
         semantics.validate(draft.type, version, payload)
+        try:  # once here, so that building the envelope (_envelopes) need not check it again
+            canonical.encode(payload)
+        except canonical.CanonicalError as e:
+            raise InputError("payload", str(e)) from e
+        if draft.effective is not None:
+            if not isinstance(draft.effective, str):
+                raise InputError(
+                    "effective", f"{draft.effective!r} is not text; expected YYYY-MM-DD"
+                )
+            values.iso_date("effective", draft.effective)
         if draft.type == personal.REDACTION:
             draft = dataclasses.replace(draft, erase=(self._redactable(draft.payload),))
         return draft
@@ -301,15 +310,9 @@ class Ledger:
     def _signed(
         self, key: SigningKey, drafts: Sequence[Draft], head: Entry | None, registry: Registry
     ) -> list[Entry]:
-        """The drafts as signed entries on the current head; signing overlaps building."""
-        envelopes: list[tuple[Envelope, bytes]] = []
-
-        def messages() -> Iterator[bytes]:
-            for env, data in self._envelopes(key.public.key_id, drafts, head, registry):
-                envelopes.append((env, data))
-                yield SIGNING_CONTEXT + data
-
-        signatures = key.sign_stream(messages())
+        """The drafts as signed entries on the current head."""
+        envelopes = list(self._envelopes(key.public.key_id, drafts, head, registry))
+        signatures = key.sign_all([SIGNING_CONTEXT + data for _, data in envelopes])
         return [
             Entry(env, data, sig) for (env, data), sig in zip(envelopes, signatures, strict=True)
         ]
@@ -319,7 +322,7 @@ class Ledger:
     ) -> Iterator[tuple[Envelope, bytes]]:
         """Build the drafts' envelopes on ``head``, checking each against ``registry`` (and
         folding it in, so the registry ends as the batch leaves the signers)."""
-        now = format_instant(self.clock())
+        now = values.format_instant(self.clock())
         # recorded_at never goes backwards, so "as known at T" is always a prefix of the ledger.
         recorded_at = max(now, head.envelope.recorded_at) if head else now
         seq = head.envelope.seq + 1 if head else 1
@@ -357,7 +360,8 @@ class Ledger:
                 raise InputError("--key", f"{refusal.reason}: {refusal.detail}")
             registry.apply(env)
             known.add(env)
-            data = env.to_bytes()
+            # Its payload and effective date were checked by _prepared, the rest is built here.
+            data = canonical.encode_checked(env.to_dict())
             yield env, data
             prev = event_id(data)
             seq += 1
