@@ -15,6 +15,8 @@ from ledger.envelope import entry_bytes, parse_entry
 from ledger.ledger import Draft, Ledger
 from ledger.verify import CHUNK, verify_ledger
 
+EVENTS = 3197  # the genesis, two enrolments, and MetricSubmitted: pages of CHUNK and a rest
+
 
 class Big(NamedTuple):
     db: Path
@@ -46,7 +48,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Big:
         Draft(
             "MetricSubmitted", {"year": 2025, "name": f"m{i % 7}", "value": str(i), "unit": "EUR"}
         )
-        for i in range(3 * CHUNK + 123)
+        for i in range(EVENTS - 3)
     ]
     # An enrolment deep inside a page: workers must get its key before the events it signs.
     late = keys.generate("Late")
@@ -88,9 +90,10 @@ def test_parallel_equals_inline_on_an_intact_ledger(
         return folded[-1][1]
 
     monkeypatch.setattr(verify._Fold, "page", spy)
-    assert _verify(big, 1) == _verify(big, 2) == (True, 3 * CHUNK + 126, [])
-    # Pages 1 and 2 hold registry events, which go event by event; 3 and 4 are taken whole.
-    assert folded == [(2049, True), (3073, True)]
+    assert _verify(big, 1) == _verify(big, 2) == (True, EVENTS, [])
+    # Pages holding registry events (seqs 1, 2 and 1503) go event by event, the others whole.
+    starts = range(1, EVENTS + 1, CHUNK)
+    assert folded == [(s, True) for s in starts if not s <= 1503 < s + CHUNK and s > 2]
 
 
 def test_parallel_equals_inline_on_a_tampered_ledger(big: Path, tmp_path: Path) -> None:
@@ -127,9 +130,9 @@ def _resign(db: Path, seq: int, key: keys.SigningKey, **changes: Any) -> None:
     tamper(db, ("UPDATE stored_events SET state = ? WHERE originator_version = ?", (data, seq)))
 
 
-# Pages of CHUNK events: 1..1024, 1025..2048, 2049..3072, 3073..3197. Workers hand a clean page
-# to the fold whole; these faults sit on a page's first or last event, or inside, where the
-# fold must go back to event-by-event to name them as the one-worker path does.
+# Pages of CHUNK events (a power of two, at most 1024): 1025 and 2049 start one, 1024 ends one.
+# Workers hand a clean page to the fold whole; these faults sit on a page's first or last event,
+# or inside, where the fold must go back to event by event to name them as one worker does.
 FAULTS = {
     "gap at a page's start": (
         lambda big, db: tamper(
@@ -193,4 +196,4 @@ def test_parallel_equals_inline_from_a_trusted_checkpoint(built: Big) -> None:
     ]
     ledger.close()
     assert results[0] == results[1]
-    assert results[0].ok and results[0].events == 3 * CHUNK + 126
+    assert results[0].ok and results[0].events == EVENTS

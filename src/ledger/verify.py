@@ -39,11 +39,13 @@ from ledger import canonical, checkpoint, merkle, note, personal
 from ledger.envelope import SIGNING_CONTEXT, EntryError, Envelope, parse_entry
 from ledger.keys import PublicKey, key_id, verify_signature
 from ledger.signers import REGISTRY_TYPES, Registry, public_key_of
-from ledger.store import Row, Store
+from ledger.store import Store
 
 T = TypeVar("T")
+# A stored event as read: seq, type (None where the source has no type column), entry bytes.
+Stored = tuple[int, str | None, bytes]
 
-CHUNK = 1024  # a power of two: a full page is a perfect subtree, which its worker hashes
+CHUNK = 256  # a power of two: a full page is a perfect subtree, which its worker hashes
 INLINE_BELOW = 4000  # a pool costs more than it saves on small ledgers
 MAX_FAILURES = 1000
 # Types whose payload the fold needs; workers strip the others to keep the pipes thin.
@@ -127,9 +129,7 @@ class _Checked(NamedTuple):
     trusted: tuple[str, str] | None = None
 
 
-def _check_rows(
-    rows: list[tuple[int, str | None, bytes]], keys: dict[str, bytes], trusted_upto: int
-) -> list[_Checked]:
+def _check_rows(rows: list[Stored], keys: dict[str, bytes], trusted_upto: int) -> list[_Checked]:
     """Parse rows, hash them into leaves and check their signatures against ``keys``.
 
     ``keys`` (key id → raw public key) is self-certifying, since ids are hashes of the keys, so
@@ -184,7 +184,7 @@ class _Page(NamedTuple):
     levels: list[bytes]
 
 
-Job = tuple[list[tuple[int, str | None, bytes]], dict[str, bytes], int]
+Job = tuple[list[Stored], dict[str, bytes], int]
 
 
 def _check_page(job: Job, ledger: str) -> _Page | list[_Checked]:
@@ -243,13 +243,13 @@ def _summary(checked: list[_Checked], ledger: str, trusted_upto: int) -> _Page |
     )
 
 
-def _harvest_keys(rows: Iterable[Row], keys: dict[str, bytes]) -> None:
+def _harvest_keys(rows: Iterable[Stored], keys: dict[str, bytes]) -> None:
     # Key material must reach the workers before the events it verifies; enrolments are rare,
     # so reading them here, ahead of the pool, is cheap.
-    for row in rows:
-        if row.topic in REGISTRY_TYPES or row.topic == "LedgerOpened":
+    for _, topic, entry in rows:
+        if topic in REGISTRY_TYPES or topic == "LedgerOpened":
             try:
-                raw = public_key_of(canonical.decode(row.entry).get("payload", {}))
+                raw = public_key_of(canonical.decode(entry).get("payload", {}))
             except (canonical.CanonicalError, AttributeError):
                 continue
             if raw is not None:
@@ -257,15 +257,16 @@ def _harvest_keys(rows: Iterable[Row], keys: dict[str, bytes]) -> None:
 
 
 def _verdicts(
-    pages: Iterable[list[Row]], workers: int, trusted_upto: int, ledger: str
+    pages: Iterable[Sequence[Stored]], workers: int, trusted_upto: int, ledger: str
 ) -> Iterator[tuple[_Page | list[_Checked], Job]]:
     """Each page's verdict, in order, with the job that gave it (to redo a page event by event
     when the fold cannot take it whole). One worker: event by event, the reference."""
     keys: dict[str, bytes] = {}
 
-    def job(page: list[Row]) -> Job:
+    def job(page: Sequence[Stored]) -> Job:
         _harvest_keys(page, keys)
-        return [(r.seq, r.topic, r.entry) for r in page], dict(keys), trusted_upto
+        # Plain tuples, whatever the source gave (a bundle's Rows pickle at a quarter the speed).
+        return [(seq, topic, entry) for seq, topic, entry in page], dict(keys), trusted_upto
 
     if workers <= 1:
         for page in pages:
@@ -298,6 +299,13 @@ def paged(rows: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
             page = []
     if page:
         yield page
+
+
+def _split(pages: Iterable[Sequence[T]], size: int) -> Iterator[Sequence[T]]:
+    """Pages cut into pages of ``size`` (the store reads larger ones: fewer round trips)."""
+    for page in pages:
+        for at in range(0, len(page), size):
+            yield page[at : at + size]
 
 
 class _Tree:
@@ -582,7 +590,7 @@ def trusted_size(trusted: TrustedCheckpoint | None) -> int:
 
 
 def verify_rows(
-    pages: Iterable[list[Row]],
+    pages: Iterable[Sequence[Stored]],
     ledger: UUID,
     *,
     size_hint: int,
@@ -602,7 +610,7 @@ def verify_rows(
 
 
 def _verify(
-    pages: Iterable[list[Row]],
+    pages: Iterable[Sequence[Stored]],
     ledger: UUID,
     *,
     size_hint: int,
@@ -659,7 +667,7 @@ def verify_ledger(
     last = store.last(ledger)
     size = last.seq if last else 0
     result, levels = _verify(
-        paged(store.read(ledger)),
+        _split(store.pages(ledger, 8 * CHUNK), CHUNK),
         ledger,
         size_hint=size,
         workers=workers,
