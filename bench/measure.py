@@ -297,8 +297,9 @@ def per_second(fn: Callable[[], object], seconds: float) -> float:
 
 
 def signature_rates(seconds: float) -> Figures:
-    """Ed25519 verify of a 600-byte message: with the key object ready, and as the ledger calls
-    it (``verify_signature`` loads the key from its 32 bytes each time)."""
+    """Ed25519 verify of a 600-byte message: OpenSSL's (``cryptography``, the key object
+    ready), and as the ledger calls it (``verify_signature``: the key policy, then
+    libsodium)."""
     private = Ed25519PrivateKey.generate()
     public = private.public_key()
     raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)

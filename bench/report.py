@@ -432,11 +432,11 @@ def single_core_rows(r: Results) -> list[list[object]]:
             number(r.openssl_verify),
         ],
         [
-            "cryptography `Ed25519PublicKey.verify`, 600-byte message",
+            "OpenSSL through cryptography `Ed25519PublicKey.verify`, 600-byte message",
             number(s["ed25519_verify_600"]),
         ],
         [
-            "`ledger.keys.verify_signature` (loads the key each call), 600 bytes",
+            "`ledger.keys.verify_signature` (key policy, then libsodium), 600 bytes",
             number(s["verify_signature_600"]),
         ],
         [

@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from nacl.bindings import crypto_sign_open
+from nacl.exceptions import CryptoError
 from shared import shared_dir
 
 from ledger import keys
@@ -80,6 +82,14 @@ def openssl_accepts(key: bytes, sig: bytes, msg: bytes) -> bool:
     return True
 
 
+def sodium_accepts(key: bytes, sig: bytes, msg: bytes) -> bool:
+    try:
+        crypto_sign_open(sig + msg, key)
+    except CryptoError:
+        return False
+    return True
+
+
 def vector_id(v: dict[str, Any]) -> str:
     return f"cctv-{v['number']}"
 
@@ -121,6 +131,52 @@ def test_signature_verdict_follows_the_policy_table(vector: dict[str, Any]) -> N
         bytes.fromhex(vector["key"]), bytes.fromhex(vector["sig"]), vector["msg"].encode()
     )
     assert accepted is not refused, sorted(flags(vector))
+
+
+def test_libsodium_and_openssl_agree_wherever_the_key_and_r_rules_let_a_signature_through() -> None:
+    # verify_signature asks libsodium (twice OpenSSL's speed); the policy table was derived
+    # for OpenSSL. Both must give every vector the same verdict, and libsodium alone must
+    # never accept what OpenSSL refuses.
+    for v in VECTORS:
+        key, sig, msg = bytes.fromhex(v["key"]), bytes.fromhex(v["sig"]), v["msg"].encode()
+        through = key_verdict(key) == "accepted" and sig[:32] not in keys._SMALL_ORDER
+        assert keys.verify_signature(key, sig, msg) == (through and openssl_accepts(key, sig, msg))
+        assert not sodium_accepts(key, sig, msg) or openssl_accepts(key, sig, msg), v["number"]
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    seed=st.binary(min_size=32, max_size=32),
+    message=st.binary(max_size=600),
+    flip=st.integers(0, 8 * 64 + 7),
+)
+def test_libsodium_and_openssl_agree_on_honest_and_damaged_signatures(
+    seed: bytes, message: bytes, flip: int
+) -> None:
+    private = Ed25519PrivateKey.from_private_bytes(seed)
+    key = private.public_key().public_bytes(
+        serialization.Encoding.Raw, serialization.PublicFormat.Raw
+    )
+    honest = private.sign(message)
+    damaged = bytearray(honest)
+    if flip < 8 * 64:
+        damaged[flip // 8] ^= 1 << (flip % 8)
+    else:  # S + L: the same equation, refused only for S not canonical
+        damaged[32:] = (int.from_bytes(honest[32:], "little") + L).to_bytes(32, "little")
+    assert keys.verify_signature(key, honest, message)
+    assert keys.verify_signature(key, bytes(damaged), message) is openssl_accepts(
+        key, bytes(damaged), message
+    )
+
+
+def test_a_short_signature_cannot_borrow_the_message() -> None:
+    # libsodium takes signature and message as one string: a 63-byte "signature" followed by
+    # a message whose first byte completes a true signature must still be refused.
+    key = keys.generate("a")
+    tail = b"coop-ledger"
+    signature = key.sign(tail)
+    assert keys.verify_signature(key.public.raw, signature, tail)
+    assert not keys.verify_signature(key.public.raw, signature[:63], signature[63:] + tail)
 
 
 def test_openssl_alone_is_cofactorless_and_rejects_non_canonical_r() -> None:
