@@ -26,7 +26,9 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
+from nacl._sodium import ffi as _ffi  # type: ignore[import-not-found]
+from nacl._sodium import lib as _lib
+from nacl.bindings import crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import CryptoError
 
 from ledger.errors import InputError, KeyFileError
@@ -237,10 +239,24 @@ class SigningKey:
         size = -(-len(messages) // cores)
         with ThreadPoolExecutor(cores) as pool:
             parts = pool.map(
-                lambda part: [crypto_sign(m, secret)[:64] for m in part],
+                lambda part: _sodium_sign(part, secret),
                 [messages[at : at + size] for at in range(0, len(messages), size)],
             )
             return [signature for part in parts for signature in part]
+
+
+def _sodium_sign(messages: Sequence[bytes], secret: bytes) -> list[bytes]:
+    """libsodium's signatures of ``messages``, through PyNaCl's own cffi module: its public
+    ``crypto_sign`` allocates two buffers and copies the message back on every call, which
+    held the GIL long enough that two threads signed a third slower (bench/RESULTS.md run C).
+    """
+    out = _ffi.new("unsigned char[]", max(map(len, messages), default=0) + 64)
+    signatures = []
+    for message in messages:
+        if _lib.crypto_sign(out, _ffi.NULL, message, len(message), secret) != 0:
+            raise RuntimeError("libsodium failed to sign")
+        signatures.append(_ffi.buffer(out, 64)[:])
+    return signatures
 
 
 def generate(name: str) -> SigningKey:
