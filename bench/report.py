@@ -222,7 +222,10 @@ def verify_targets(r: Results) -> list[list[object]]:
             ),
         ]
     if len(r.verifies) > 1:
-        small, large = r.verifies[0], r.verifies[-1]
+        # Flat as bench/README.md and issue 2 put it: 10x the events, under 2x the memory. (The
+        # 1M run is held to RSS_TARGET_MB instead: the rebuilt tree keeps ~64 bytes an event.)
+        small = r.verifies[0]
+        large = max((v for v in r.verifies if v.n <= 10 * small.n), key=lambda v: v.n)
         for label, before, after in (
             ("main process", small.peak_rss_mb, large.peak_rss_mb),
             ("largest worker", small.worker_rss_mb, large.worker_rss_mb),

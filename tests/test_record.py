@@ -17,6 +17,12 @@ from ledger.ledger import Draft, Ledger
 from ledger.semantics import shifted
 
 METRIC = {"year": 2025, "name": "members", "value": "12", "unit": "n"}
+ACCREDITATION = {
+    "kind": "social_enterprise",
+    "authority": "SPF Economie",
+    "decision_date": "2025-02-30",
+    "reference": "AR 2025/1",
+}
 
 EXAMPLES = orjson.loads((Path(__file__).parent / "data" / "catalogue_examples.json").read_bytes())
 FORM_OF = {f.type: f for f in forms.FORMS}
@@ -581,6 +587,23 @@ def test_record_help_for_every_form(cli: Callable[..., Result]) -> None:
         assert result.code == 0 and form.type in result.out
 
 
+def test_a_date_that_does_not_exist_is_refused(
+    book: dict[str, Any], cli: Callable[..., Result]
+) -> None:
+    # The schema's pattern takes 2025-02-30; the decision date becomes the effective date,
+    # which verify would then call malformed.
+    before = book["db"].rows()
+    result = cli(
+        "record", "accreditation", "--kind", "social_enterprise", "--authority", "SPF Economie",
+        "--decision-date", "2025-02-30", "--reference", "AR 2025/1", "--key", str(book["founder"]),
+    )  # fmt: skip
+    assert (result.code, result.err) == (
+        2,
+        "error: --decision-date: '2025-02-30' is not a real date (day is out of range for month)\n",
+    )
+    assert book["db"].rows() == before
+
+
 def test_unused_key_file_is_refused_before_anything(
     book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:
@@ -595,6 +618,7 @@ def test_unused_key_file_is_refused_before_anything(
         (Draft("MetricSubmitted", {**METRIC, "name": "m\ud800"}), "name"),  # a lone surrogate
         (Draft("MetricSubmitted", METRIC, effective="2025-02-30"), "effective"),
         (Draft("MetricSubmitted", METRIC, effective=20251231), "effective"),  # type: ignore[arg-type]
+        (Draft("AccreditationGranted", ACCREDITATION), "decision_date"),  # the effective date
     ],
 )
 def test_library_append_refuses_what_no_envelope_may_hold(

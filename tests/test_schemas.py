@@ -20,6 +20,7 @@ import fastjsonschema
 import orjson
 import pytest
 
+from ledger import forms
 from ledger.catalogue import schema, validate
 from ledger.errors import InputError
 
@@ -158,6 +159,14 @@ def test_values_follow_the_representations(path: Path) -> None:
             ("_date", "_start", "_end", "_from", "_until")
         ):
             assert pattern == DATE, f"{where}: dates are YYYY-MM-DD strings"
+
+
+def test_forms_know_the_schemas_date_and_decimal_patterns() -> None:
+    # The record commands check a date for real, and a decimal kindly, only where a field's
+    # pattern is exactly one of these: a schema pattern changed alone once let 2025-02-30
+    # through to an envelope's effective date.
+    assert forms.DATE_PATTERN == DATE
+    assert {DECIMAL, NON_NEGATIVE_DECIMAL} == forms.DECIMAL_PATTERNS
 
 
 def test_fastjsonschema_ignores_the_x_ref_annotation() -> None:

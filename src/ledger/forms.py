@@ -21,7 +21,9 @@ from ledger.errors import InputError
 from ledger.ledger import Draft
 
 DECIMAL_PATTERNS = frozenset({"^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$", "^(0|[1-9][0-9]*)(\\.[0-9]+)?$"})
-DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+# The schemas' date pattern (tests/test_schemas.py holds them to it): fields with it are checked
+# as real dates, which a pattern cannot say.
+DATE_PATTERN = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import catalogue
+from ledger import catalogue, values
 from ledger.errors import InputError
 
 CORRECTION_TYPES = frozenset({"EventCorrected", "EventRetracted"})
@@ -214,7 +214,9 @@ def default_effective(
     how, name = _EFFECTIVE.get(event_type, ("", ""))
     value = payload.get(name)
     if how == "field" and isinstance(value, str):
-        return value
+        # It becomes the envelope's effective date, which must be a real one to verify; the
+        # schema's pattern lets 2025-02-30 through.
+        return values.iso_date(name, value)
     if how == "year" and isinstance(value, int):
         return f"{value}-12-31"
     if how == "ref" and isinstance(value, int):
