@@ -23,6 +23,7 @@ ACCREDITATION = {
     "decision_date": "2025-02-30",
     "reference": "AR 2025/1",
 }
+GOOD_DAY = {"decision_date": "2025-02-28"}
 
 EXAMPLES = orjson.loads((Path(__file__).parent / "data" / "catalogue_examples.json").read_bytes())
 FORM_OF = {f.type: f for f in forms.FORMS}
@@ -619,6 +620,7 @@ def test_unused_key_file_is_refused_before_anything(
         (Draft("MetricSubmitted", METRIC, effective="2025-02-30"), "effective"),
         (Draft("MetricSubmitted", METRIC, effective=20251231), "effective"),  # type: ignore[arg-type]
         (Draft("AccreditationGranted", ACCREDITATION), "decision_date"),  # the effective date
+        (Draft("AccreditationGranted", {**ACCREDITATION, **GOOD_DAY, "note": "\ud800"}), "payload"),
     ],
 )
 def test_library_append_refuses_what_no_envelope_may_hold(

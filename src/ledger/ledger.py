@@ -185,9 +185,9 @@ class Ledger:
             entries = self._signed(key, drafts, head, registry)
             rows = [
                 Row(
-                    seq=e.envelope.seq,
-                    topic=e.envelope.type,
-                    entry=entry_bytes(e.envelope, e.signature, e.envelope_bytes),
+                    e.envelope.seq,
+                    e.envelope.type,
+                    entry_bytes(e.envelope, e.signature, e.envelope_bytes),
                 )
                 for e in entries
             ]
@@ -221,7 +221,7 @@ class Ledger:
         payload = draft.resolved([1] * batch) if draft.links else draft.payload
         semantics.validate(draft.type, version, payload)
         try:  # once here, so that building the envelope (_envelopes) need not check it again
-            canonical.encode(payload)
+            canonical.check(payload, ("payload",))
         except canonical.CanonicalError as e:
             raise InputError("payload", str(e)) from e
         if draft.effective is not None:
@@ -360,8 +360,12 @@ class Ledger:
                 raise InputError("--key", f"{refusal.reason}: {refusal.detail}")
             registry.apply(env)
             known.add(env)
-            # Its payload and effective date were checked by _prepared, the rest is built here.
-            data = canonical.encode_checked(env.to_dict())
+            # Its payload and effective date were checked by _prepared, the rest is built here;
+            # only a lone surrogate in the payload's text is left for the encoder to find.
+            try:
+                data = canonical.encode_checked(env.to_dict())
+            except canonical.CanonicalError as e:
+                raise InputError("payload", str(e)) from e
             yield env, data
             prev = event_id(data)
             seq += 1
