@@ -184,14 +184,27 @@ class _Page(NamedTuple):
     levels: list[bytes]
 
 
+class _Hashed(NamedTuple):
+    """A worker's verdict on a page inside a trusted prefix, only hashed (``_check_rows``): the
+    fold takes it whole, as it would take each event, and the trusted root proves it."""
+
+    last: int  # the last event's seq
+    names: tuple[str, ...]  # as in _Page
+    types: bytes
+    effective: bytes
+    levels: list[bytes]
+
+
 Job = tuple[list[Stored], dict[str, bytes], int]
+Verdict = _Page | _Hashed | list[_Checked]
 
 
-def _check_page(job: Job, ledger: str) -> _Page | list[_Checked]:
-    """A worker's task: a page's verdict, as a whole (``_Page``) when it can be, else event by
-    event with the payloads the fold does not read emptied, to keep the pipes thin."""
+def _check_page(job: Job, ledger: str) -> Verdict:
+    """A worker's task: a page's verdict, as a whole (``_Page``, ``_Hashed``) when it can be,
+    else event by event with the payloads the fold does not read emptied, to keep the pipes
+    thin."""
     checked = _check_rows(*job)
-    page = _summary(checked, ledger, job[2])
+    page = _summary(checked, ledger, job[2]) or _hashed(checked)
     if page is not None:
         return page
     return [
@@ -230,7 +243,6 @@ def _summary(checked: list[_Checked], ledger: str, trusted_upto: int) -> _Page |
         types.append(names.setdefault(env.type, len(names)))
         effective.append(date.fromisoformat(env.effective).toordinal())
         seq, prev, time = seq + 1, c.id, env.recorded_at
-    leaves = b"".join([c.leaf for c in checked])
     return _Page(
         first._replace(payload={}),
         prev,
@@ -239,8 +251,40 @@ def _summary(checked: list[_Checked], ledger: str, trusted_upto: int) -> _Page |
         tuple(names),
         types.tobytes(),
         effective.tobytes(),
-        merkle.subtree_levels(leaves) if len(checked).bit_count() == 1 else [leaves],
+        _levels(b"".join([c.leaf for c in checked])),
     )
+
+
+def _hashed(checked: list[_Checked]) -> _Hashed | None:
+    """The page as a whole if every event in it is only hashed, else None."""
+    if not checked or any(c.trusted is None for c in checked):
+        return None
+    names: dict[str, int] = {}
+    types, effective = array("H"), array("I")
+    for c in checked:
+        event_type, day = c.trusted  # type: ignore[misc]  # checked above
+        types.append(names.setdefault(event_type, len(names)))
+        effective.append(_ordinal(day))
+    return _Hashed(
+        checked[-1].seq,
+        tuple(names),
+        types.tobytes(),
+        effective.tobytes(),
+        _levels(b"".join([c.leaf for c in checked])),
+    )
+
+
+def _ordinal(day: str) -> int:
+    try:
+        return date.fromisoformat(day).toordinal()
+    except ValueError:
+        return date.min.toordinal()  # a damaged prefix fails on its root anyway
+
+
+def _levels(leaves: bytes) -> list[bytes]:
+    """A page's leaves, with its perfect subtree's levels above when it has a power of two."""
+    count = len(leaves) // 32
+    return merkle.subtree_levels(leaves) if count.bit_count() == 1 else [leaves]
 
 
 def _harvest_keys(rows: Iterable[Stored], keys: dict[str, bytes]) -> None:
@@ -258,7 +302,7 @@ def _harvest_keys(rows: Iterable[Stored], keys: dict[str, bytes]) -> None:
 
 def _verdicts(
     pages: Iterable[Sequence[Stored]], workers: int, trusted_upto: int, ledger: str
-) -> Iterator[tuple[_Page | list[_Checked], Job]]:
+) -> Iterator[tuple[Verdict, Job]]:
     """Each page's verdict, in order, with the job that gave it (to redo a page event by event
     when the fold cannot take it whole). One worker: event by event, the reference."""
     keys: dict[str, bytes] = {}
@@ -277,7 +321,7 @@ def _verdicts(
     # cores (bench/RESULTS.md). A worker's verdicts are mostly whole pages, so the pipes stay
     # thin and the fold (this process) keeps up.
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        window: deque[tuple[Future[_Page | list[_Checked]], Job]] = deque()
+        window: deque[tuple[Future[Verdict], Job]] = deque()
         for page in pages:
             task = job(page)
             window.append((pool.submit(_check_page, task, ledger), task))
@@ -459,6 +503,25 @@ class _Fold:
         ):
             return False
         size = len(page.levels[0]) // 32
+        effective = self._take(page)
+        if self.covered is not None:
+            last_day = date(self.covered[1], 12, 31).toordinal()
+            for i, day in enumerate(effective):
+                if day <= last_day:
+                    self._late(first.seq + i, self.covered)
+        self.expected_seq = first.seq + size
+        self.prev = self.head = page.head
+        self.last_time = page.last_time
+        return True
+
+    def hashed(self, page: _Hashed) -> None:
+        """Fold a page of a trusted prefix whole, as ``event`` folds each of its events."""
+        self._take(page)
+        self.expected_seq, self.prev = page.last + 1, None
+
+    def _take(self, page: _Page | _Hashed) -> array[int]:
+        """A whole page's leaves, types and effective dates (returned) into the fold."""
+        self.count += len(page.levels[0]) // 32
         self.tree.extend(page.levels)
         ours = [self.type_names.setdefault(name, len(self.type_names)) for name in page.names]
         types = array("H")
@@ -467,23 +530,10 @@ class _Fold:
         effective = array("I")
         effective.frombytes(page.effective)
         self.effective.extend(effective)
-        if self.covered is not None:
-            last_day = date(self.covered[1], 12, 31).toordinal()
-            for i, day in enumerate(effective):
-                if day <= last_day:
-                    self._late(first.seq + i, self.covered)
-        self.count += size
-        self.expected_seq = first.seq + size
-        self.prev = self.head = page.head
-        self.last_time = page.last_time
-        return True
+        return effective
 
     def note_trusted(self, event_type: str, effective: str) -> None:
-        try:
-            day = date.fromisoformat(effective)
-        except ValueError:
-            day = date.min  # a damaged prefix fails on its root anyway
-        self._remember(event_type, day)
+        self._remember(event_type, date.fromordinal(_ordinal(effective)))
 
     def note_unreadable(self) -> None:
         self._remember("?", date.min)
@@ -622,6 +672,9 @@ def _verify(
         workers = (os.cpu_count() or 1) if size_hint >= INLINE_BELOW else 1
     fold = _Fold(ledger, trusted, cosigners, skip=trusted_size(trusted))
     for verdict, job in _verdicts(pages, workers, fold.skip, str(ledger)):
+        if isinstance(verdict, _Hashed):
+            fold.hashed(verdict)
+            continue
         if isinstance(verdict, _Page):
             if fold.page(verdict):
                 continue
