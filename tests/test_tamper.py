@@ -209,11 +209,20 @@ def test_entry_stored_as_text_with_its_bytes_intact_verifies(opened: dict[str, A
 
 
 @sqlite_only
-def test_tree_node_holding_text(opened: dict[str, Any]) -> None:
+@pytest.mark.parametrize("value", ["'abc'", "CAST(X'FF00FE' AS TEXT)"])  # the second: not UTF-8
+def test_tree_node_holding_text(opened: dict[str, Any], value: str) -> None:
     opened["db"].tamper(
-        ("UPDATE merkle_nodes SET hash = 'abc' WHERE level = 0 AND idx = 1", ()),
+        (f"UPDATE merkle_nodes SET hash = {value} WHERE level = 0 AND idx = 1", ()),
     )
     verify_fails_at(opened["db"], 6, "stored-tree-mismatch")
+
+
+@sqlite_only
+def test_type_column_holding_bytes_that_are_not_utf8(opened: dict[str, Any]) -> None:
+    opened["db"].tamper(
+        ("UPDATE stored_events SET topic = CAST(X'FF4D' AS TEXT) WHERE originator_version = 6", ()),
+    )
+    verify_fails_at(opened["db"], 6, "topic-mismatch")
 
 
 def test_truncated_tail_is_not_an_integrity_failure_without_a_checkpoint(

@@ -76,6 +76,10 @@ def _blob(value: object) -> bytes:
     return b"" if value is None else str(value).encode("utf-8", "surrogateescape")
 
 
+def _lenient_text(data: bytes) -> str:
+    return data.decode("utf-8", "surrogateescape")
+
+
 class Row(NamedTuple):
     """One stored event as the database holds it (a tuple: audits read a million)."""
 
@@ -365,6 +369,10 @@ class SQLiteStore(Store):
     @staticmethod
     def _tuple_rows(cursor: Any) -> None:
         cursor.sqlite_cursor.row_factory = None
+        # Text an attacker wrote as bytes that are not UTF-8 (where a hash or an entry belongs,
+        # say) then reads as text holding them, for verify to name the row: sqlite3's own
+        # decoding would raise, and a tampered store would look like an unreadable one.
+        cursor.sqlite_cursor.connection.text_factory = _lenient_text
 
     def __init__(self, path: Path, *, read_only: bool) -> None:
         self.path = path
