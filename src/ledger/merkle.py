@@ -348,9 +348,6 @@ class CompactRange:
     def root(self) -> bytes:
         return fold_subtrees(self._roots)
 
-    def copy(self) -> CompactRange:
-        return CompactRange(self.size, self._roots)
-
 
 # --- verifiers: RFC 9162 §2.1.3.2 and §2.1.4.2 --------------------------------------------
 
