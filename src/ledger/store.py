@@ -76,6 +76,14 @@ def _blob(value: object) -> bytes:
     return b"" if value is None else str(value).encode("utf-8", "surrogateescape")
 
 
+def _blobs_third(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows of three columns, the third a stored byte column (an entry, a node's hash), with it
+    as bytes (``_blob``); as they are when it already is, as a store nobody tampered holds it."""
+    if all(type(row[2]) is bytes for row in rows):
+        return rows
+    return [(row[0], row[1], _blob(row[2])) for row in rows]
+
+
 def _lenient_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
 
@@ -128,7 +136,7 @@ class Store:
         found = self._query(
             f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} WHERE {where}", params
         )
-        return [Row(r[0], r[1], r[2] if type(r[2]) is bytes else _blob(r[2])) for r in found]
+        return list(map(Row._make, _blobs_third(found)))
 
     def last(self, ledger: UUID) -> Row | None:
         """The newest event of ``ledger``."""
@@ -151,14 +159,14 @@ class Store:
         # StoredEvent per row, a tenth of what verifying an event costs.
         limit = upto if upto is not None else 2**62
         while True:
-            page = self._query(
-                f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} "
-                "WHERE originator_id = ? AND originator_version > ? AND originator_version <= ? "
-                f"ORDER BY originator_version LIMIT {size}",
-                (ledger.hex, after, limit),
+            page = _blobs_third(
+                self._query(
+                    f"SELECT originator_version, topic, state FROM {EVENTS_TABLE} WHERE "
+                    "originator_id = ? AND originator_version > ? AND originator_version <= ? "
+                    f"ORDER BY originator_version LIMIT {size}",
+                    (ledger.hex, after, limit),
+                )
             )
-            if not all(type(row[2]) is bytes for row in page):
-                page = [(row[0], row[1], _blob(row[2])) for row in page]
             if page:
                 yield page
             if len(page) < size:
@@ -243,7 +251,7 @@ class Store:
                 (ledger.hex, level, idx),
             )
             if page:
-                yield [n if type(n[2]) is bytes else (n[0], n[1], _blob(n[2])) for n in page]
+                yield _blobs_third(page)
             if len(page) < PAGE:
                 return
             level, idx = page[-1][0], page[-1][1]

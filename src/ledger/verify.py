@@ -788,7 +788,7 @@ def _first_bad_node(
         for level, idx, got in page:
             want = levels[level][32 * idx : 32 * idx + 32] if level < len(levels) else b""
             if got != want:
-                return f"stored node ({level}, {idx}) is {bytes(got).hex()}, the entries give " + (
+                return f"stored node ({level}, {idx}) is {got.hex()}, the entries give " + (
                     want.hex() or "no such node"
                 )
     expected = sum(len(hashes) for hashes in levels) // 32
