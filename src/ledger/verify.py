@@ -221,8 +221,7 @@ def _summary(checked: list[_Checked], ledger: str, trusted_upto: int) -> _Page |
     if first is None or checked[0].seq <= max(trusted_upto, 1):
         return None
     pairs: dict[tuple[str, str], Envelope] = {}
-    names: dict[str, int] = {}
-    types, effective = array("H"), array("I")
+    events: list[tuple[str, str]] = []
     seq, prev, time = checked[0].seq, first.prev, ""
     for c in checked:
         env = c.envelope
@@ -240,38 +239,33 @@ def _summary(checked: list[_Checked], ledger: str, trusted_upto: int) -> _Page |
             return None
         if (env.signer, env.type) not in pairs:
             pairs[env.signer, env.type] = env._replace(payload={})
-        types.append(names.setdefault(env.type, len(names)))
-        effective.append(date.fromisoformat(env.effective).toordinal())
+        events.append((env.type, env.effective))
         seq, prev, time = seq + 1, c.id, env.recorded_at
     return _Page(
-        first._replace(payload={}),
-        prev,
-        time,
-        tuple(pairs.values()),
-        tuple(names),
-        types.tobytes(),
-        effective.tobytes(),
-        _levels(b"".join([c.leaf for c in checked])),
+        first._replace(payload={}), prev, time, tuple(pairs.values()), *_whole(checked, events)
     )
 
 
 def _hashed(checked: list[_Checked]) -> _Hashed | None:
     """The page as a whole if every event in it is only hashed, else None."""
-    if not checked or any(c.trusted is None for c in checked):
+    events = [c.trusted for c in checked if c.trusted is not None]
+    if not checked or len(events) < len(checked):
         return None
+    return _Hashed(checked[-1].seq, *_whole(checked, events))
+
+
+def _whole(
+    checked: list[_Checked], events: list[tuple[str, str]]
+) -> tuple[tuple[str, ...], bytes, bytes, list[bytes]]:
+    """What the fold takes of a whole page (``_Fold._take``), given its events' (type,
+    effective date): the types as indexes in a table of names, the dates as ordinals, and the
+    leaves with their subtree."""
     names: dict[str, int] = {}
     types, effective = array("H"), array("I")
-    for c in checked:
-        event_type, day = c.trusted  # type: ignore[misc]  # checked above
+    for event_type, day in events:
         types.append(names.setdefault(event_type, len(names)))
         effective.append(_ordinal(day))
-    return _Hashed(
-        checked[-1].seq,
-        tuple(names),
-        types.tobytes(),
-        effective.tobytes(),
-        _levels(b"".join([c.leaf for c in checked])),
-    )
+    return tuple(names), types.tobytes(), effective.tobytes(), _levels(checked)
 
 
 def _ordinal(day: str) -> int:
@@ -281,10 +275,11 @@ def _ordinal(day: str) -> int:
         return date.min.toordinal()  # a damaged prefix fails on its root anyway
 
 
-def _levels(leaves: bytes) -> list[bytes]:
-    """A page's leaves, with its perfect subtree's levels above when it has a power of two."""
-    count = len(leaves) // 32
-    return merkle.subtree_levels(leaves) if count.bit_count() == 1 else [leaves]
+def _levels(checked: list[_Checked]) -> list[bytes]:
+    """A page's leaves, joined, with its perfect subtree's levels above when it has a power of
+    two of them."""
+    leaves = b"".join([c.leaf for c in checked])
+    return merkle.subtree_levels(leaves) if len(checked).bit_count() == 1 else [leaves]
 
 
 def _harvest_keys(rows: Iterable[Stored], keys: dict[str, bytes]) -> None:
@@ -436,7 +431,7 @@ class _Fold:
 
     def note_event(self, env: Envelope) -> None:
         """Bookkeeping every event gets: its effective year and type, for late entries."""
-        self._remember(env.type, date.fromisoformat(env.effective))
+        self._remember(env.type, _ordinal(env.effective))
         if self.covered and int(env.effective[:4]) <= self.covered[1]:
             self._late(env.seq, self.covered)
 
@@ -533,14 +528,14 @@ class _Fold:
         return effective
 
     def note_trusted(self, event_type: str, effective: str) -> None:
-        self._remember(event_type, date.fromordinal(_ordinal(effective)))
+        self._remember(event_type, _ordinal(effective))
 
     def note_unreadable(self) -> None:
-        self._remember("?", date.min)
+        self._remember("?", date.min.toordinal())
 
-    def _remember(self, event_type: str, effective: date) -> None:
+    def _remember(self, event_type: str, effective: int) -> None:
         self.types.append(self.type_names.setdefault(event_type, len(self.type_names)))
-        self.effective.append(effective.toordinal())
+        self.effective.append(effective)
 
     def _late(self, seq: int, covered: tuple[int, int]) -> None:
         names = {i: name for name, i in self.type_names.items()}
