@@ -101,14 +101,20 @@ def decode(data: bytes) -> Any:
     differ from the canonical encoding of what they hold (whitespace, key order, duplicate keys,
     escapes, number spelling).
     """
-    try:
-        value = orjson.loads(data)
-    except orjson.JSONDecodeError as e:
-        raise CanonicalError(f"not JSON: {e}") from e
+    value = parse(data)
     again = encode(value)
     if again != data:
         raise CanonicalError(_first_difference(data, again))
     return value
+
+
+def parse(data: bytes) -> Any:
+    """The value ``data`` holds, not yet checked canonical (``decode`` checks it). Raises
+    ``CanonicalError`` when the bytes are not JSON."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise CanonicalError(f"not JSON: {e}") from e
 
 
 def _first_difference(got: bytes, canonical: bytes) -> str:

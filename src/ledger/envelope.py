@@ -24,8 +24,6 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-import orjson
-
 from ledger import canonical
 
 FORMAT_VERSION = 1
@@ -137,8 +135,8 @@ def parse_entry(data: bytes) -> Entry:
     Raises ``EntryError`` with reason ``not-canonical`` or ``malformed``.
     """
     try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        obj = canonical.parse(data)
+    except canonical.CanonicalError:
         obj = None
     envelope = _well_formed(obj)
     # The one-pass check took every member but the payload for canonical (sig included, as the
