@@ -97,9 +97,7 @@ def test_parallel_equals_inline_on_an_intact_ledger(
 
 
 def test_parallel_equals_inline_on_a_tampered_ledger(big: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "copy.db"
-    with sqlite3.connect(big) as src, sqlite3.connect(copy) as dst:
-        src.backup(dst)
+    copy = _copy(big, tmp_path)
     seq, _, entry = db_rows(copy)[2500]
     tamper(
         copy,
