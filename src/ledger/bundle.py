@@ -10,7 +10,6 @@ Nothing in a bundle is trusted: the header is checked against what the entries p
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from uuid import UUID
 
 from ledger import canonical
 from ledger.errors import InputError
+from ledger.files import replacing
 from ledger.store import Row
 from ledger.verify import bundle_topic
 
@@ -45,21 +45,12 @@ def write(path: Path, header: Header, entries: Iterable[bytes]) -> int:
             "root": header.root,
         }
     )
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
     count = 0
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(head + b"\n")
-            for entry in entries:
-                f.write(entry + b"\n")
-                count += 1
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with replacing(path) as f:
+        f.write(head + b"\n")
+        for entry in entries:
+            f.write(entry + b"\n")
+            count += 1
     return count
 
 
@@ -84,9 +75,32 @@ def read_header(f: IO[bytes]) -> Header:
         raise InputError("bundle", f"the first line is not a {MAGIC} header ({e})") from None
 
 
-def rows(f: IO[bytes]) -> Iterator[Row]:
-    """The entries after the header, as rows numbered by their position (event 1 first)."""
-    seq = 0
+def rows(f: IO[bytes], after: int = 0) -> Iterator[Row]:
+    """The entries from where ``f`` is, as rows numbered by their position: event 1 first
+    after the header, event ``after + 1`` first after ``entry_at(f, _, after)``."""
+    seq = after
     while (line := _line(f, seq + 2)) is not None:
         seq += 1
         yield Row(seq=seq, topic=bundle_topic(line) or "?", entry=line)
+
+
+def last_entry_at(f: IO[bytes], start: int) -> int:
+    """Where the last entry's line begins, in bytes from ``start`` (the end of the header)."""
+    end = f.seek(0, os.SEEK_END)
+    f.seek(max(end - 1, start))
+    pos = end - (f.read(1) == b"\n")
+    while pos > start:
+        step = min(1 << 16, pos - start)
+        f.seek(pos - step)
+        newline = f.read(step).rfind(b"\n")
+        if newline >= 0:
+            return pos - step + newline + 1 - start
+        pos -= step
+    return 0
+
+
+def entry_at(f: IO[bytes], start: int, offset: int, seq: int) -> bytes | None:
+    """The line ``offset`` bytes after ``start`` (the end of the header), said to be event
+    ``seq``'s; ``rows(f, seq)`` then reads on. None past the end of the file."""
+    f.seek(start + offset)
+    return _line(f, seq + 1)

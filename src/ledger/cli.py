@@ -25,6 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from typer.exceptions import TyperException
 
 from ledger import (
+    auditstate,
     catalogue,
     forms,
     keys,
@@ -779,6 +780,7 @@ def audit(
         list[Path] | None,
         typer.Option(
             "--trust",
+            metavar="<path>",
             help="A trusted public key file (repeatable), e.g. the Council's; required for a "
             "bundle.",
         ),
@@ -787,6 +789,22 @@ def audit(
         Path | None,
         typer.Option(
             "--trusted", help="The last checkpoint you trust: prove the bundle extends it."
+        ),
+    ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="The state an earlier audit of this ledger saved (--save-state): read and "
+            "check only the events after it.",
+        ),
+    ] = None,
+    save_state: Annotated[
+        Path | None,
+        typer.Option(
+            "--save-state",
+            help="When the audit passes, save where it ended here (it may be the --state "
+            "file), for the next audit to start from.",
         ),
     ] = None,
     every: Annotated[
@@ -799,20 +817,47 @@ def audit(
     """Audit a bundle offline, without any database: everything verify checks, checkpoint
     signatures by the trusted keys, consistency with the trusted checkpoint, late entries.
 
+    An audit that passes can save its state (--save-state); the next audit of the ledger's
+    bundle starts from it (--state), so it costs the new events only. Keep the state file as
+    safe as the checkpoints you trust: it stands for the history you already audited.
+
     With --all, audit every ledger of the store in parallel, one line per ledger; cosignatures
     count when made by a --trust key (default: the council keys each ledger enrols). Exit 1 when
     any ledger fails."""
     keys_ = [keys.load_public_key(p, "--trust") for p in trust or []]
     if every:
-        if bundle_file is not None or trusted is not None:
-            raise InputError("--all", "--all audits the store: give no BUNDLE and no --trusted")
+        for given, name in ((bundle_file, "BUNDLE"), (trusted, "--trusted"), (state, "--state")):
+            if given is not None:
+                raise InputError("--all", f"--all audits the store: give no {name}")
+        if save_state is not None:
+            raise InputError("--all", "--all audits the store: give no --save-state")
         _audit_store(_target(ctx), keys_ or None, as_json)
     if bundle_file is None:
         raise InputError("BUNDLE", "give a bundle to audit, or --all to audit the store")
     if not keys_:
         raise InputError("--trust", "give the public key you trust, e.g. --trust council.pub")
     data = _read(trusted, "--trusted") if trusted else None
-    _report(transparency.audit_bundle(bundle_file, keys_, data), as_json, late_entries=True)
+    earlier = auditstate.load(state) if state else None
+    if save_state is not None and not save_state.absolute().parent.is_dir():
+        raise InputError("--save-state", f"no folder {save_state.absolute().parent} to save in")
+    audited = transparency.audit(bundle_file, keys_, data, state=earlier)
+    if earlier is not None:
+        typer.echo(
+            f"started from the audit state at event {audited.skipped}"
+            if audited.skipped
+            else f"read every event: {audited.why_not}",
+            err=True,
+        )
+    if save_state is not None:
+        if audited.state is None:
+            typer.echo("audit state not saved: the audit failed", err=True)
+        else:
+            auditstate.save(save_state, audited.state)
+            typer.echo(
+                f"audit state saved to {save_state} (event {audited.state.resume.size})",
+                err=True,
+            )
+    _report(audited.result, as_json, late_entries=True)
 
 
 def _audit_store(target: str, trust: list[keys.PublicKey] | None, as_json: bool) -> NoReturn:

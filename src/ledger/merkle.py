@@ -345,6 +345,11 @@ class CompactRange:
         self.size += 1 << height
         return created
 
+    @property
+    def roots(self) -> tuple[bytes, ...]:
+        """The perfect subtrees' roots, the leftmost (largest) first."""
+        return tuple(self._roots)
+
     def root(self) -> bytes:
         return fold_subtrees(self._roots)
 

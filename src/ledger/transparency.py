@@ -8,24 +8,28 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import functools
 import itertools
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 from uuid import UUID
 
 from ledger import bundle, checkpoint, merkle, note
-from ledger.envelope import Entry, parse_entry
+from ledger.auditstate import AuditState
+from ledger.envelope import Entry, EntryError, parse_entry
 from ledger.errors import InputError, IntegrityError, LedgerStateError
 from ledger.keys import PublicKey, SigningKey
 from ledger.ledger import Draft, Ledger, Summary, holding
 from ledger.store import Row, Store, open_store
 from ledger.verify import (
     Failure,
+    NeedsHistory,
+    ResumeError,
     TrustedCheckpoint,
     VerificationResult,
     paged,
@@ -174,28 +178,115 @@ def audit_bundle(
 
     Raises ``InputError`` when the file is not a bundle at all.
     """
+    return audit(path, trust, trusted, workers=workers).result
+
+
+@dataclass(frozen=True, slots=True)
+class Audited:
+    """What an audit found, and where the next audit may start from."""
+
+    result: VerificationResult
+    state: AuditState | None  # None when the audit failed
+    skipped: int  # events the given state covered, not read
+    why_not: str = ""  # why a given state could not be started from (then every event was read)
+
+
+def audit(
+    path: Path,
+    trust: Sequence[PublicKey] | None,
+    trusted: bytes | None = None,
+    *,
+    state: AuditState | None = None,
+    workers: int | None = None,
+) -> Audited:
+    """``audit_bundle``, and where a later audit may start: given the ``state`` an earlier
+    audit of the ledger left, only the events after it are read and checked, and the bundle's
+    event at the state's end must be the one it holds. When a check needs the events before it
+    (a checkpoint of fewer events), or ``trust`` differs from the keys the state was audited
+    with, every event is read, and the first ``state.resume.size`` must hash to its root.
+
+    Raises ``InputError`` when the file is not a bundle, or the state is of another ledger.
+    """
     try:
         f = path.open("rb")
     except OSError as e:
         raise InputError("BUNDLE", f"cannot read {path}: {e.strerror}") from e
+    trust_ids = None if trust is None else tuple(sorted({k.key_id for k in trust}))
+    run = functools.partial(
+        verify_rows,
+        workers=workers,
+        trusted=TrustedCheckpoint(trusted) if trusted is not None else None,
+        cosigners=None if trust is None else list(trust),
+    )
     with f:
         header = bundle.read_header(f)
-        result = verify_rows(
-            paged(bundle.rows(f)),
-            header.ledger,
-            size_hint=header.size,
-            workers=workers,
-            trusted=TrustedCheckpoint(trusted) if trusted is not None else None,
-            cosigners=None if trust is None else list(trust),
+        start = f.tell()
+        result, why_not = None, ""
+        if state is not None and state.ledger != header.ledger:
+            raise InputError(
+                "--state", f"the state is of ledger {state.ledger}, the bundle of {header.ledger}"
+            )
+        if state is not None and state.trust != trust_ids:
+            why_not = "the state was audited trusting other keys for cosignatures"
+        elif state is not None:
+            try:
+                result = _after(f, start, header, state, run)
+            except NeedsHistory as e:
+                why_not = f"{e}, fewer than the state covers"
+            except ResumeError as e:
+                raise InputError("--state", f"not a usable audit state: {e}") from None
+        if result is None:
+            f.seek(start)
+            extends = state.resume if state is not None else None
+            result = run(
+                paged(bundle.rows(f)), header.ledger, size_hint=header.size, extends=extends
+            )
+        if result.ok and (result.events, result.root) != (header.size, header.root):
+            detail = (
+                f"the header announces {header.size} events with root {header.root}; the "
+                f"entries give {result.events} with root {result.root}"
+            )
+            failure = Failure(min(result.events, header.size) + 1, "header-mismatch", detail)
+            result = dataclasses.replace(result, failures=(failure,))
+        saved = None
+        if result.ok and result.resume is not None:
+            offset = bundle.last_entry_at(f, start)
+            saved = AuditState(header.ledger, result.resume, offset, trust_ids)
+    skipped = state.resume.size if state is not None and not why_not else 0
+    return Audited(result, saved, skipped, why_not)
+
+
+def _after(
+    f: BinaryIO,
+    start: int,
+    header: bundle.Header,
+    state: AuditState,
+    run: Callable[..., VerificationResult],
+) -> VerificationResult:
+    """Verify the bundle's events after ``state``, its last event being the bundle's too."""
+    done = state.resume
+    line = bundle.entry_at(f, start, state.offset, done.size)
+    if not _is_event(line, done.head):
+        where = "ends before it" if line is None else "holds another event there"
+        failure = Failure(
+            done.size,
+            "state-mismatch",
+            f"the audit state ends at event {done.size} ({done.head[:16]}…) but the bundle "
+            f"{where}: the ledger was rewritten since, or this is not its bundle; audit it "
+            "without --state to see where they part",
         )
-    if result.ok and (result.events, result.root) != (header.size, header.root):
-        detail = (
-            f"the header announces {header.size} events with root {header.root}; the "
-            f"entries give {result.events} with root {result.root}"
+        return VerificationResult(
+            str(header.ledger), done.size, done.head, done.root.hex(), (failure,)
         )
-        failure = Failure(min(result.events, header.size) + 1, "header-mismatch", detail)
-        return dataclasses.replace(result, failures=(failure,))
-    return result
+    pages = paged(bundle.rows(f, done.size), after=done.size)
+    return run(pages, header.ledger, size_hint=header.size - done.size, after=done)
+
+
+def _is_event(line: bytes | None, event_id: str) -> bool:
+    try:
+        return line is not None and parse_entry(line).id == event_id
+    except EntryError:
+        return False
 
 
 @dataclass(frozen=True, slots=True)

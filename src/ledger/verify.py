@@ -19,6 +19,9 @@ With a trusted checkpoint of size N, events 1..N-1 are only hashed (signer and c
 are still read, for the registry and the origin): the tree rebuilt from their bytes must hash to
 the trusted root, which proves they are the events the trusted party already audited. An audit
 from a trusted checkpoint thus costs a hash an old event and a full check a new one.
+An audit that passed can also leave a ``Resume``: the right edge of the tree it rebuilt, the
+chain's head, the signer events and what checkpoints covered. Started from it, verification
+does not read the events before it at all, and costs the new events only.
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from uuid import UUID
 from ledger import canonical, checkpoint, merkle, note, personal
 from ledger.envelope import SIGNING_CONTEXT, EntryError, Envelope, parse_entry
 from ledger.keys import PublicKey, key_id, verify_signature
-from ledger.signers import REGISTRY_TYPES, Registry, public_key_of
+from ledger.signers import REGISTRY_TYPES, Refusal, Registry, public_key_of
 from ledger.store import Store
 
 T = TypeVar("T")
@@ -76,6 +79,37 @@ class TrustedCheckpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class Resume:
+    """Where a passing verification ended, with all that checking the events after it needs
+    from those before: a later run starts here without reading them (``auditstate`` saves it).
+
+    Nothing in it is proven by the ledger: it is what the auditor found, and as trusted as the
+    place the auditor keeps it."""
+
+    size: int  # events 1..size were verified
+    frontier: tuple[bytes, ...]  # their tree's right edge (``merkle.CompactRange.roots``)
+    head: str  # event ``size``'s id
+    recorded_at: str  # the latest recorded_at
+    registry: tuple[bytes, ...]  # the entries of LedgerOpened and every signer event, in order
+    covered: tuple[int, int] | None  # (checkpoint size, last year covered), the widest
+    checkpoints: int  # the checkpoints recorded in events 1..size
+    late_entries: tuple[LateEntry, ...]  # those found in events 1..size
+
+    @property
+    def root(self) -> bytes:
+        return merkle.fold_subtrees(self.frontier)
+
+
+class ResumeError(ValueError):
+    """A ``Resume`` that cannot be a passing verification's: its signer events do not replay."""
+
+
+class NeedsHistory(Exception):
+    """Raised by a fold started from a ``Resume`` that meets a check needing events before it
+    (a checkpoint of a smaller size): verify again, reading them."""
+
+
+@dataclass(frozen=True, slots=True)
 class VerificationResult:
     """What verification found. No ``__bool__``: ask ``.ok``."""
 
@@ -86,6 +120,9 @@ class VerificationResult:
     failures: tuple[Failure, ...] = ()
     late_entries: tuple[LateEntry, ...] = ()
     checkpoints: int = 0
+    # Where a later run may start from these events; None when they fail. A check made after
+    # (the store's tree, a bundle's header) may still fail the result: ask ``ok`` first.
+    resume: Resume | None = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -127,6 +164,7 @@ class _Checked(NamedTuple):
     error: tuple[str, str] | None
     # Inside a trusted prefix, only hashed: (type, effective date) read off the bytes.
     trusted: tuple[str, str] | None = None
+    entry: bytes = b""  # a signer event's bytes, which a ``Resume`` keeps
 
 
 def _check_rows(rows: list[Stored], keys: dict[str, bytes], trusted_upto: int) -> list[_Checked]:
@@ -161,7 +199,8 @@ def _check_rows(rows: list[Stored], keys: dict[str, bytes], trusted_upto: int) -
             if public is None or seq <= trusted_upto
             else verify_signature(public, entry.signature, SIGNING_CONTEXT + entry.envelope_bytes)
         )
-        append(_Checked(seq, env, entry.id, leaf, ok, error))
+        kept = data if env.type in REGISTRY_TYPES else b""
+        append(_Checked(seq, env, entry.id, leaf, ok, error, None, kept))
     return out
 
 
@@ -296,11 +335,15 @@ def _harvest_keys(rows: Iterable[Stored], keys: dict[str, bytes]) -> None:
 
 
 def _verdicts(
-    pages: Iterable[Sequence[Stored]], workers: int, trusted_upto: int, ledger: str
+    pages: Iterable[Sequence[Stored]],
+    workers: int,
+    trusted_upto: int,
+    ledger: str,
+    keys: dict[str, bytes],
 ) -> Iterator[tuple[Verdict, Job]]:
     """Each page's verdict, in order, with the job that gave it (to redo a page event by event
-    when the fold cannot take it whole). One worker: event by event, the reference."""
-    keys: dict[str, bytes] = {}
+    when the fold cannot take it whole). ``keys``: those enrolled before the first page, grown
+    as pages enrol more. One worker: event by event, the reference."""
 
     def job(page: Sequence[Stored]) -> Job:
         _harvest_keys(page, keys)
@@ -328,14 +371,17 @@ def _verdicts(
             yield future.result(), task
 
 
-def paged(rows: Iterable[T], size: int = CHUNK) -> Iterator[list[T]]:
-    """Group rows into pages of ``size`` (by default, the pages the workers take)."""
+def paged(rows: Iterable[T], size: int = CHUNK, after: int = 0) -> Iterator[list[T]]:
+    """Group rows into pages of ``size`` (by default, the pages the workers take). Rows that
+    follow ``after`` others: the first page is cut short so that the next ones start at a
+    multiple of ``size`` (where their subtrees sit whole)."""
     page: list[T] = []
+    full = size - after % size
     for row in rows:
         page.append(row)
-        if len(page) == size:
+        if len(page) == full:
             yield page
-            page = []
+            page, full = [], size
     if page:
         yield page
 
@@ -349,11 +395,22 @@ def _split(pages: Iterable[Sequence[T]], size: int) -> Iterator[Sequence[T]]:
 
 class _Tree:
     """The tree rebuilt from the leaves: every complete subtree's hash, level by level (as the
-    store keeps them), so a root at any past size is O(log n) lookups."""
+    store keeps them), so a root at any past size is O(log n) lookups.
 
-    def __init__(self) -> None:
-        self.range = merkle.CompactRange()
-        self.levels: list[bytearray] = [bytearray()]
+    Started from a compact range (a ``Resume``'s), it keeps that range's nodes and those made
+    after it, which is all the roots at its size and beyond need: level ``l`` then starts at
+    node ``base[l]``."""
+
+    def __init__(self, start: merkle.CompactRange | None = None) -> None:
+        self.range = start or merkle.CompactRange()
+        size, roots = self.range.size, list(self.range.roots)
+        self.levels: list[bytearray] = []
+        self.base: list[int] = []
+        for level in range(max(size.bit_length(), 1)):
+            first = size >> level
+            edge = first & 1  # the range has a subtree of this height, node ``first - 1``
+            self.levels.append(bytearray(roots.pop() if edge else b""))
+            self.base.append(first - edge)
 
     def append(self, leaf: bytes) -> None:
         for level, _, node in self.range.append(leaf):
@@ -376,15 +433,16 @@ class _Tree:
     def _keep(self, level: int, hashes: bytes) -> None:
         if level == len(self.levels):
             self.levels.append(bytearray())
+            self.base.append(0)
         self.levels[level] += hashes
 
     def root(self, size: int) -> bytes:
-        return merkle.fold_subtrees(
-            [
-                bytes(self.levels[level][32 * idx : 32 * idx + 32])
-                for level, idx in merkle.perfect_subtrees(0, size)
-            ]
-        )
+        """The root at ``size``, which must not be below the size the tree started from."""
+        nodes = []
+        for level, idx in merkle.perfect_subtrees(0, size):
+            at = 32 * (idx - self.base[level])
+            nodes.append(bytes(self.levels[level][at : at + 32]))
+        return merkle.fold_subtrees(nodes)
 
 
 @dataclass
@@ -405,6 +463,8 @@ class _Fold:
     covered: tuple[int, int] | None = None  # (checkpoint size, last year covered), the widest
     checkpoints: int = 0
     skip: int = 0  # the trusted prefix: events 1..skip-1 are only hashed
+    base: int = 0  # events before the fold started (from a Resume), which it never saw
+    kept: list[bytes] = field(default_factory=list)  # the signer events' entries, for a Resume
     # Where the walk is: the next seq due, the id it must link to (None: nothing to check it
     # against), the latest recorded_at, the last id, the events seen.
     expected_seq: int = 1
@@ -421,6 +481,63 @@ class _Fold:
         if len(self.failures) < MAX_FAILURES:
             self.failures.append(Failure(seq, reason, detail))
 
+    def start(self, resume: Resume) -> None:
+        """Start after ``resume``: replay its signer events, checking each one's place, rights
+        and signature as the fold did; raises ``ResumeError`` when one fails."""
+        last = 0
+        for data in resume.registry:
+            last = self._replay(data, last, resume.size)
+        if not self.origin:
+            raise ResumeError("no LedgerOpened event among the signer events")
+        self.tree = _Tree(merkle.CompactRange(resume.size, resume.frontier))
+        self.base = self.count = resume.size
+        self.expected_seq = resume.size + 1
+        self.prev = self.head = resume.head
+        self.last_time = resume.recorded_at
+        self.covered, self.checkpoints = resume.covered, resume.checkpoints
+        self.late = list(resume.late_entries)
+        self.kept = list(resume.registry)
+
+    def _replay(self, data: bytes, after: int, size: int) -> int:
+        """Fold one signer event of a ``Resume`` (among events ``after + 1``..``size``),
+        checked as ``event`` checks it; returns its seq, or raises ``ResumeError``."""
+        try:
+            entry = parse_entry(data)
+        except EntryError as e:
+            raise ResumeError(f"a signer event is not a well-formed entry: {e}") from None
+        env = entry.envelope
+        signer = self.registry.signers.get(env.signer)
+        public = public_key_of(env.payload) if env.seq == 1 else signer and signer.public_key
+        message = SIGNING_CONTEXT + entry.envelope_bytes
+        refusal = self.registry.check(env)
+        if refusal is None and not after < env.seq <= size:
+            refusal = Refusal("out-of-order", f"seq {env.seq}, after {after}, of {size}")
+        elif refusal is None and (env.type not in REGISTRY_TYPES or env.ledger != self.ledger_text):
+            refusal = Refusal("not-a-signer-event", f"{env.type} of ledger {env.ledger}")
+        elif refusal is None and not (
+            public and verify_signature(public, entry.signature, message)
+        ):
+            refusal = Refusal("bad-signature", f"signature does not verify with key {env.signer}")
+        if refusal is not None:
+            raise ResumeError(f"signer event {env.seq}: {refusal.reason}: {refusal.detail}")
+        self.registry.apply(env)
+        if env.type == "LedgerOpened":
+            self.opened(env)
+        return env.seq
+
+    def resume(self) -> Resume:
+        """Where the fold is, for a later one to start from (meaningful once it passed)."""
+        return Resume(
+            self.count,
+            self.tree.range.roots,
+            self.head,
+            self.last_time,
+            tuple(self.kept),
+            self.covered,
+            self.checkpoints,
+            tuple(self.late),
+        )
+
     def cosigner_keys(self) -> list[PublicKey]:
         if self.cosigners is not None:
             return list(self.cosigners)
@@ -429,11 +546,11 @@ class _Fold:
     def log_keys(self) -> list[bytes]:
         return checkpoint.log_keys(self.registry.signers.values())
 
-    def note_event(self, env: Envelope) -> None:
-        """Bookkeeping every event gets: its effective year and type, for late entries."""
-        self._remember(env.type, _ordinal(env.effective))
-        if self.covered and int(env.effective[:4]) <= self.covered[1]:
-            self._late(env.seq, self.covered)
+    def note_event(self, seq: int, event_type: str, effective: str) -> None:
+        """Bookkeeping every event gets, in a trusted prefix too: its effective date and type,
+        and whether a checkpoint already covered its year (a late entry)."""
+        self._remember(event_type, _ordinal(effective))
+        self._late_from(seq, self.effective[-1:])
 
     def event(self, c: _Checked) -> None:
         """Fold one event's verdict, in order."""
@@ -441,7 +558,7 @@ class _Fold:
         self.tree.append(c.leaf)
         if c.trusted is not None:
             # The links of a trusted prefix are proven at its end, by the root.
-            self.note_trusted(*c.trusted)
+            self.note_event(c.seq, *c.trusted)
             self.expected_seq, self.prev = c.seq + 1, None
             return
         env = c.envelope
@@ -453,9 +570,9 @@ class _Fold:
             if env is None:
                 self.note_unreadable()
             else:
-                self.note_event(env)
+                self.note_event(env.seq, env.type, env.effective)
             return
-        self.note_event(env)
+        self.note_event(env.seq, env.type, env.effective)
         if c.seq != self.expected_seq:
             self.fail(c.seq, "sequence-gap", f"expected event {self.expected_seq}, found {c.seq}")
         elif env.seq != c.seq:
@@ -479,6 +596,8 @@ class _Fold:
             return
         else:
             self.registry.apply(env)
+            if c.entry:
+                self.kept.append(c.entry)
             if env.type == "LedgerOpened":
                 self.opened(env)
             elif env.type == "CheckpointRecorded":
@@ -498,12 +617,7 @@ class _Fold:
         ):
             return False
         size = len(page.levels[0]) // 32
-        effective = self._take(page)
-        if self.covered is not None:
-            last_day = date(self.covered[1], 12, 31).toordinal()
-            for i, day in enumerate(effective):
-                if day <= last_day:
-                    self._late(first.seq + i, self.covered)
+        self._take(page, first.seq)
         self.expected_seq = first.seq + size
         self.prev = self.head = page.head
         self.last_time = page.last_time
@@ -511,11 +625,12 @@ class _Fold:
 
     def hashed(self, page: _Hashed) -> None:
         """Fold a page of a trusted prefix whole, as ``event`` folds each of its events."""
-        self._take(page)
+        self._take(page, page.last + 1 - len(page.levels[0]) // 32)
         self.expected_seq, self.prev = page.last + 1, None
 
-    def _take(self, page: _Page | _Hashed) -> array[int]:
-        """A whole page's leaves, types and effective dates (returned) into the fold."""
+    def _take(self, page: _Page | _Hashed, first: int) -> None:
+        """A whole page's leaves, types and effective dates into the fold, its first event
+        being ``first``."""
         self.count += len(page.levels[0]) // 32
         self.tree.extend(page.levels)
         ours = [self.type_names.setdefault(name, len(self.type_names)) for name in page.names]
@@ -525,10 +640,16 @@ class _Fold:
         effective = array("I")
         effective.frombytes(page.effective)
         self.effective.extend(effective)
-        return effective
+        self._late_from(first, effective)
 
-    def note_trusted(self, event_type: str, effective: str) -> None:
-        self._remember(event_type, _ordinal(effective))
+    def _late_from(self, first: int, effective: Sequence[int]) -> None:
+        """Note the late entries among events ``first``, ``first + 1``... of these effective
+        dates (ordinals)."""
+        if self.covered is not None:
+            last_day = date(self.covered[1], 12, 31).toordinal()
+            for i, day in enumerate(effective):
+                if day <= last_day:
+                    self._late(first + i, self.covered)
 
     def note_unreadable(self) -> None:
         self._remember("?", date.min.toordinal())
@@ -539,9 +660,10 @@ class _Fold:
 
     def _late(self, seq: int, covered: tuple[int, int]) -> None:
         names = {i: name for name, i in self.type_names.items()}
-        day = date.fromordinal(self.effective[seq - 1])
+        at = seq - 1 - self.base
+        day = date.fromordinal(self.effective[at])
         self.late.append(
-            LateEntry(seq, names[self.types[seq - 1]], day.isoformat(), covered[0], covered[1])
+            LateEntry(seq, names[self.types[at]], day.isoformat(), covered[0], covered[1])
         )
 
     def opened(self, env: Envelope) -> None:
@@ -568,6 +690,8 @@ class _Fold:
         if cp.size >= env.seq:
             self.fail(env.seq, "bad-checkpoint", f"covers size {cp.size}, beyond its own event")
             return
+        if cp.size < self.base:
+            raise NeedsHistory(f"event {env.seq} records a checkpoint of {cp.size} events")
         if self.tree.root(cp.size) != cp.root:
             self.fail(
                 env.seq,
@@ -582,7 +706,7 @@ class _Fold:
             return
         covered = (cp.size, year)
         for seq in range(cp.size + 1, env.seq + 1):
-            if date.fromordinal(self.effective[seq - 1]).year <= year:
+            if date.fromordinal(self.effective[seq - 1 - self.base]).year <= year:
                 self._late(seq, covered)
         if self.covered is None or year > self.covered[1]:
             self.covered = covered
@@ -615,12 +739,31 @@ class _Fold:
                 "truncated",
                 f"the ledger has {size} events; the trusted checkpoint covers {cp.size}",
             )
+        elif cp.size < self.base:
+            raise NeedsHistory(f"the trusted checkpoint covers {cp.size} events")
         elif self.tree.root(cp.size) != cp.root:
             self.fail(
                 cp.size,
                 "checkpoint-mismatch",
                 f"events 1..{cp.size} hash to root {self.tree.root(cp.size).hex()}, the "
                 f"trusted checkpoint says {cp.root.hex()}: history was rewritten or forked",
+            )
+
+    def check_extends(self, resume: Resume) -> None:
+        """At the end: the ledger extends what ``resume`` was left by."""
+        size = resume.size
+        if self.count < size:
+            self.fail(
+                self.count + 1,
+                "truncated",
+                f"the ledger has {self.count} events; the audit state covers {size}",
+            )
+        elif self.tree.root(size) != resume.root:
+            self.fail(
+                size,
+                "state-mismatch",
+                f"events 1..{size} hash to root {self.tree.root(size).hex()}, the audit state "
+                f"says {resume.root.hex()}: history was rewritten or forked since",
             )
 
 
@@ -642,15 +785,31 @@ def verify_rows(
     workers: int | None = None,
     trusted: TrustedCheckpoint | None = None,
     cosigners: Sequence[PublicKey] | None = None,
+    after: Resume | None = None,
+    extends: Resume | None = None,
 ) -> VerificationResult:
-    """Verify the events of ``ledger`` given in order, a page at a time.
+    """Verify the events of ``ledger`` given in order, a page at a time; when they pass, the
+    result's ``resume`` says where a later run may start.
 
     ``cosigners``: the public keys whose cosignatures count (the Council's own, for an offline
     audit); None takes the keys enrolled in the ledger with the ``council`` role.
     ``workers`` defaults to every core for ledgers of ``INLINE_BELOW`` events or more.
+    ``after``: ``pages`` starts at event ``after.size + 1``; the events before are taken as
+    ``after`` says, unread. Raises ``NeedsHistory`` when a check needs them (a checkpoint,
+    recorded or trusted, of fewer events), and ``ResumeError`` for an ``after`` no passing
+    verification can have left.
+    ``extends``: ``pages`` starts at event 1, and the events up to ``extends.size`` must be
+    those it was left by (its root, else ``state-mismatch``); they are then only hashed.
     """
     return _verify(
-        pages, ledger, size_hint=size_hint, workers=workers, trusted=trusted, cosigners=cosigners
+        pages,
+        ledger,
+        size_hint=size_hint,
+        workers=workers,
+        trusted=trusted,
+        cosigners=cosigners,
+        after=after,
+        extends=extends,
     )[0]
 
 
@@ -662,11 +821,20 @@ def _verify(
     workers: int | None = None,
     trusted: TrustedCheckpoint | None = None,
     cosigners: Sequence[PublicKey] | None = None,
-) -> tuple[VerificationResult, list[bytearray]]:
+    after: Resume | None = None,
+    extends: Resume | None = None,
+) -> tuple[VerificationResult, _Fold]:
     if workers is None:
         workers = (os.cpu_count() or 1) if size_hint >= INLINE_BELOW else 1
     fold = _Fold(ledger, trusted, cosigners, skip=trusted_size(trusted))
-    for verdict, job in _verdicts(pages, workers, fold.skip, str(ledger)):
+    if extends is not None:
+        fold.skip = max(fold.skip, extends.size)
+    if after is not None:
+        fold.start(after)
+        if 0 < fold.skip < after.size:
+            raise NeedsHistory(f"the trusted checkpoint covers {fold.skip} events")
+    keys = {signer.key_id: signer.public_key for signer in fold.registry.signers.values()}
+    for verdict, job in _verdicts(pages, workers, fold.skip, str(ledger), keys):
         if isinstance(verdict, _Hashed):
             fold.hashed(verdict)
             continue
@@ -678,6 +846,8 @@ def _verify(
             fold.event(c)
     if trusted is not None:
         fold.check_trusted(fold.count)
+    if extends is not None:
+        fold.check_extends(extends)
     fold.failures.sort(key=lambda f: f.seq)
     result = VerificationResult(
         str(ledger),
@@ -687,8 +857,9 @@ def _verify(
         tuple(fold.failures),
         tuple(fold.late),
         fold.checkpoints,
+        fold.resume() if not fold.failures else None,
     )
-    return result, fold.tree.levels
+    return result, fold
 
 
 _TYPE_AT_END = re.compile(rb'"type":"([A-Za-z0-9]+)","v":[0-9]+}\Z')
@@ -714,7 +885,7 @@ def verify_ledger(
     ``cosigners`` as for ``verify_rows``."""
     last = store.last(ledger)
     size = last.seq if last else 0
-    result, levels = _verify(
+    result, fold = _verify(
         _split(store.pages(ledger, 8 * CHUNK), CHUNK),
         ledger,
         size_hint=size,
@@ -723,7 +894,7 @@ def verify_ledger(
         cosigners=cosigners,
     )
     if result.ok:
-        bad = _first_bad_node(store.node_pages(ledger), levels)
+        bad = _first_bad_node(store.node_pages(ledger), fold.tree.levels)
         if bad is not None:
             failure = Failure(result.events, "stored-tree-mismatch", bad)
             return dataclasses.replace(result, failures=(failure,))
