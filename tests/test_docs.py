@@ -9,28 +9,26 @@ import contextlib
 import io
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import typer.main
 
 from ledger.catalogue import SIGNING_ROLES
-from ledger.cli import main
-from ledger.forms import FORMS
+from ledger.cli import app, main
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = [
-    [],
-    ["key", "new"],
-    ["init"],
-    ["signer", "add"],
-    ["signer", "revoke"],
-    ["signer", "list"],
-    ["record", "metric"],
-    ["log"],
-    ["verify"],
-    ["demo"],
-]
 
 
-COMMANDS += [["record", form.command] for form in FORMS]
+def _commands(command: Any, path: list[str]) -> Iterator[list[str]]:
+    yield path
+    for name, sub in sorted((getattr(command, "commands", None) or {}).items()):
+        yield from _commands(sub, [*path, name])
+
+
+# Every command and group, from the app itself: none can be left out of the reference.
+COMMANDS = list(_commands(typer.main.get_command(app), []))
 
 
 def _help(args: list[str]) -> str:
