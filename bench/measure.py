@@ -32,7 +32,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 
-from ledger import keys, merkle, projection, reports, semantics, transparency, views
+from ledger import auditstate, keys, merkle, projection, reports, semantics, transparency, views
 from ledger.envelope import SIGNING_CONTEXT, parse_entry
 from ledger.keys import PublicKey, SigningKey, verify_signature
 from ledger.ledger import Draft, Ledger
@@ -520,7 +520,9 @@ def cosigned(ledger: Ledger, key: SigningKey, council: SigningKey) -> bytes:
 def audit_build(scratch: Path, folder: str, n: int, new: int) -> Figures:
     """In ``folder``: the bundle of a ledger of ``n`` events (genesis, a Council key enrolled,
     MetricSubmitted), cosigned checkpoints at ``n - new`` (``trusted-old.cp``) and at ``n``
-    (``trusted-head.cp``), and the Council's public key (``council.pub``, raw bytes)."""
+    (``trusted-head.cp``), the audit states an audit of the ledger's bundles at those sizes
+    saves (``state-old.json``, ``state-head.json``), and the Council's public key
+    (``council.pub``, raw bytes)."""
     out = Path(folder)
     db = out / "ledger.db"
     ledger, key = new_ledger(db)
@@ -529,6 +531,7 @@ def audit_build(scratch: Path, folder: str, n: int, new: int) -> Figures:
     old = n - new
     first = grow(ledger, key, old - 2)
     (out / "trusted-old.cp").write_bytes(cosigned(ledger, key, council))
+    transparency.export(ledger, out / "ledger-old.bundle")
     second = grow(ledger, key, new, start=old - 2)
     (out / "trusted-head.cp").write_bytes(cosigned(ledger, key, council))
     (out / "council.pub").write_bytes(council.public.raw)
@@ -537,6 +540,11 @@ def audit_build(scratch: Path, folder: str, n: int, new: int) -> Figures:
     ledger.close()
     if exported != n:
         raise SystemExit(f"exported {exported} events, expected {n}")
+    for name, bundle in (("old", "ledger-old.bundle"), ("head", "ledger.bundle")):
+        audited = transparency.audit(out / bundle, [council.public])
+        if audited.state is None:
+            raise SystemExit(f"audit of {bundle} failed: {audited.result.failures[:3]}")
+        auditstate.save(out / f"state-{name}.json", audited.state)
     span = Span(first.wall + second.wall, first.cpu + second.cpu)
     return rate(n - 2, span) | {
         "stored": n,
@@ -546,17 +554,35 @@ def audit_build(scratch: Path, folder: str, n: int, new: int) -> Figures:
     }
 
 
-def audit(scratch: Path, folder: str, trusted: str | None, workers: int | None = None) -> Figures:
-    """``audit_bundle`` of the bundle in ``folder``, trusting the Council key, with the
-    ``trusted-<trusted>.cp`` checkpoint (None: a full audit, no trusted checkpoint)."""
+def audit(
+    scratch: Path,
+    folder: str,
+    trusted: str | None,
+    state: str | None = None,
+    workers: int | None = None,
+) -> Figures:
+    """``transparency.audit`` of the bundle in ``folder``, trusting the Council key, with the
+    ``trusted-<trusted>.cp`` checkpoint and from the ``state-<state>.json`` audit state, read
+    within the time (None: neither)."""
     out = Path(folder)
     council = PublicKey((out / "council.pub").read_bytes(), COUNCIL)
     data = (out / f"trusted-{trusted}.cp").read_bytes() if trusted else None
     with timed() as span:
-        result = transparency.audit_bundle(out / "ledger.bundle", [council], data, workers=workers)
+        saved = auditstate.load(out / f"state-{state}.json") if state else None
+        audited = transparency.audit(
+            out / "ledger.bundle", [council], data, state=saved, workers=workers
+        )
+    result = audited.result
     if not result.ok:
         raise SystemExit(f"audit failed: {result.failures[:3]}")
-    return rate(result.events, span) | {"trusted": trusted, "cpu_seconds": span.cpu}
+    if saved is not None and audited.skipped != saved.resume.size:
+        raise SystemExit(f"the audit did not start from the state: {audited.why_not}")
+    return rate(result.events, span) | {
+        "trusted": trusted,
+        "state": state,
+        "skipped": audited.skipped,
+        "cpu_seconds": span.cpu,
+    }
 
 
 # --- 7. compliance -----------------------------------------------------------------------------

@@ -163,20 +163,27 @@ def proof_run(plan: Plan) -> ProofRun:
     return ProofRun(n, built, figures)
 
 
-AUDIT_TRUSTED = {"full": None, "incremental": "old", "fixed": "head"}
-assert set(AUDIT_TRUSTED) == set(AUDIT_KINDS)
+# kind: (trusted checkpoint, audit state), each "old" (at n - new) or "head" (at n)
+AUDIT_RUNS = {
+    "full": (None, None),
+    "trusted": ("old", None),
+    "trusted-fixed": ("head", None),
+    "incremental": (None, "old"),
+    "fixed": (None, "head"),
+}
+assert set(AUDIT_RUNS) == set(AUDIT_KINDS)
 
 
 def audit_size(n: int, new: int, repeats: int) -> AuditSize:
-    """Export a bundle of ``n`` events with cosigned checkpoints at ``n - new`` and ``n``, then
-    audit it fully, from the older checkpoint and from the newest, alternately."""
+    """Export a bundle of ``n`` events with cosigned checkpoints and audit states at ``n - new``
+    and ``n``, then audit it fully, from each checkpoint and from each state, alternately."""
     log(f"audit, {n:,} events")
     with scratch_folder() as folder:
         built = measure("audit-build", folder=folder, n=n, new=new)
         runs: dict[str, list[dict[str, Any]]] = {kind: [] for kind in AUDIT_KINDS}
         for _ in range(repeats):
-            for kind, trusted in AUDIT_TRUSTED.items():
-                runs[kind].append(measure("audit", folder=folder, trusted=trusted))
+            for kind, (trusted, state) in AUDIT_RUNS.items():
+                runs[kind].append(measure("audit", folder=folder, trusted=trusted, state=state))
     return AuditSize(n, new, built, runs)
 
 
