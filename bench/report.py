@@ -365,10 +365,10 @@ def rss_targets(r: Results) -> list[list[object]]:
     found: list[tuple[str, Figures]] = []
     for v in r.verifies:
         if v.n >= 1_000_000:
-            found += [(f"build {v.n:,}", v.build), (f"verify {v.n:,}", max_rss(v.all_cores))]
+            found += [(f"verify build {v.n:,}", v.build), (f"verify {v.n:,}", max_rss(v.all_cores))]
             found.append((f"verify {v.n:,}, workers=1", v.one_core))
     if r.proofs is not None and r.proofs.n >= 1_000_000:
-        found += [(f"build {r.proofs.n:,}", r.proofs.build), ("proofs", r.proofs.proofs)]
+        found += [(f"proofs build {r.proofs.n:,}", r.proofs.build), ("proofs", r.proofs.proofs)]
     for c in r.compliances:
         if c.n >= 1_000_000:
             found += [(f"compliance build {c.n:,}", c.build), ("compliance cold", c.cold)]
