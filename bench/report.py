@@ -79,14 +79,12 @@ class AuditSize:
     def cpu(self, kind: str) -> float:
         return median_of(self.runs[kind], "cpu_seconds")
 
-    def marginal_ms(
-        self, cpu: bool = False, kinds: tuple[str, str] = ("incremental", "fixed")
-    ) -> float:
+    def marginal_ms(self, cpu: bool = False) -> float:
         """Milliseconds a new event adds: (incremental - fixed) / new, the median over the
         rounds of each round's difference (the two run back to back, so a slow spell of the
         machine hits both)."""
         key = "cpu_seconds" if cpu else "seconds"
-        pairs = zip(self.runs[kinds[0]], self.runs[kinds[1]], strict=True)
+        pairs = zip(self.runs["incremental"], self.runs["fixed"], strict=True)
         return float(median((i[key] - f[key]) / self.new * 1e3 for i, f in pairs))
 
     def marginal_range(self) -> str:

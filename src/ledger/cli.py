@@ -826,11 +826,14 @@ def audit(
     any ledger fails."""
     keys_ = [keys.load_public_key(p, "--trust") for p in trust or []]
     if every:
-        for given, name in ((bundle_file, "BUNDLE"), (trusted, "--trusted"), (state, "--state")):
+        for given, name in (
+            (bundle_file, "BUNDLE"),
+            (trusted, "--trusted"),
+            (state, "--state"),
+            (save_state, "--save-state"),
+        ):
             if given is not None:
                 raise InputError("--all", f"--all audits the store: give no {name}")
-        if save_state is not None:
-            raise InputError("--all", "--all audits the store: give no --save-state")
         _audit_store(_target(ctx), keys_ or None, as_json)
     if bundle_file is None:
         raise InputError("BUNDLE", "give a bundle to audit, or --all to audit the store")

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
 
-from ledger import bundle, checkpoint, merkle, note
-from ledger.auditstate import AuditState
+from ledger import auditstate, bundle, checkpoint, merkle, note
 from ledger.envelope import Entry, EntryError, parse_entry
 from ledger.errors import InputError, IntegrityError, LedgerStateError
 from ledger.keys import PublicKey, SigningKey
@@ -186,7 +185,7 @@ class Audited:
     """What an audit found, and where the next audit may start from."""
 
     result: VerificationResult
-    state: AuditState | None  # None when the audit failed
+    state: auditstate.AuditState | None  # None when the audit failed
     skipped: int  # events the given state covered, not read
     why_not: str = ""  # why a given state could not be started from (then every event was read)
 
@@ -196,7 +195,7 @@ def audit(
     trust: Sequence[PublicKey] | None,
     trusted: bytes | None = None,
     *,
-    state: AuditState | None = None,
+    state: auditstate.AuditState | None = None,
     workers: int | None = None,
 ) -> Audited:
     """``audit_bundle``, and where a later audit may start: given the ``state`` an earlier
@@ -224,7 +223,8 @@ def audit(
         result, why_not = None, ""
         if state is not None and state.ledger != header.ledger:
             raise InputError(
-                "--state", f"the state is of ledger {state.ledger}, the bundle of {header.ledger}"
+                auditstate.FIELD,
+                f"the state is of ledger {state.ledger}, the bundle of {header.ledger}",
             )
         if state is not None and state.trust != trust_ids:
             why_not = "the state was audited trusting other keys for cosignatures"
@@ -234,7 +234,7 @@ def audit(
             except NeedsHistory as e:
                 why_not = f"{e}, fewer than the state covers"
             except ResumeError as e:
-                raise InputError("--state", f"not a usable audit state: {e}") from None
+                raise InputError(auditstate.FIELD, f"not a usable audit state: {e}") from None
         if result is None:
             f.seek(start)
             extends = state.resume if state is not None else None
@@ -251,7 +251,7 @@ def audit(
         saved = None
         if result.ok and result.resume is not None:
             offset = bundle.last_entry_at(f, start)
-            saved = AuditState(header.ledger, result.resume, offset, trust_ids)
+            saved = auditstate.AuditState(header.ledger, result.resume, offset, trust_ids)
     skipped = state.resume.size if state is not None and not why_not else 0
     return Audited(result, saved, skipped, why_not)
 
@@ -260,7 +260,7 @@ def _after(
     f: BinaryIO,
     start: int,
     header: bundle.Header,
-    state: AuditState,
+    state: auditstate.AuditState,
     run: Callable[..., VerificationResult],
 ) -> VerificationResult:
     """Verify the bundle's events after ``state``, its last event being the bundle's too."""

@@ -549,8 +549,10 @@ class _Fold:
     def note_event(self, seq: int, event_type: str, effective: str) -> None:
         """Bookkeeping every event gets, in a trusted prefix too: its effective date and type,
         and whether a checkpoint already covered its year (a late entry)."""
-        self._remember(event_type, _ordinal(effective))
-        self._late_from(seq, self.effective[-1:])
+        day = _ordinal(effective)
+        self._remember(event_type, day)
+        if self.covered is not None:
+            self._late_from(seq, (day,), self.covered)
 
     def event(self, c: _Checked) -> None:
         """Fold one event's verdict, in order."""
@@ -640,16 +642,16 @@ class _Fold:
         effective = array("I")
         effective.frombytes(page.effective)
         self.effective.extend(effective)
-        self._late_from(first, effective)
-
-    def _late_from(self, first: int, effective: Sequence[int]) -> None:
-        """Note the late entries among events ``first``, ``first + 1``... of these effective
-        dates (ordinals)."""
         if self.covered is not None:
-            last_day = date(self.covered[1], 12, 31).toordinal()
-            for i, day in enumerate(effective):
-                if day <= last_day:
-                    self._late(first + i, self.covered)
+            self._late_from(first, effective, self.covered)
+
+    def _late_from(self, first: int, effective: Sequence[int], covered: tuple[int, int]) -> None:
+        """Note the late entries, by the checkpoint ``covered`` (its size, the last year it
+        closed), among events ``first``, ``first + 1``... of these effective dates (ordinals)."""
+        last_day = date(covered[1], 12, 31).toordinal()
+        for i, day in enumerate(effective):
+            if day <= last_day:
+                self._late(first + i, covered)
 
     def note_unreadable(self) -> None:
         self._remember("?", date.min.toordinal())
@@ -705,9 +707,9 @@ class _Fold:
         if year is None:
             return
         covered = (cp.size, year)
-        for seq in range(cp.size + 1, env.seq + 1):
-            if date.fromordinal(self.effective[seq - 1 - self.base]).year <= year:
-                self._late(seq, covered)
+        # Events cp.size + 1 .. env.seq, this one included (noted before its checks).
+        since = self.effective[cp.size - self.base : env.seq - self.base]
+        self._late_from(cp.size + 1, since, covered)
         if self.covered is None or year > self.covered[1]:
             self.covered = covered
 
@@ -739,8 +741,6 @@ class _Fold:
                 "truncated",
                 f"the ledger has {size} events; the trusted checkpoint covers {cp.size}",
             )
-        elif cp.size < self.base:
-            raise NeedsHistory(f"the trusted checkpoint covers {cp.size} events")
         elif self.tree.root(cp.size) != cp.root:
             self.fail(
                 cp.size,
