@@ -20,7 +20,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -31,11 +31,25 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
+from nacl.signing import VerifyKey
 
-from ledger import auditstate, keys, merkle, projection, reports, semantics, transparency, views
-from ledger.envelope import SIGNING_CONTEXT, parse_entry
+from ledger import (
+    auditstate,
+    catalogue,
+    keys,
+    merkle,
+    projected,
+    projection,
+    reports,
+    rulebook,
+    semantics,
+    transparency,
+)
+from ledger import verify as verifying  # ``verify`` is a measurement here
+from ledger.envelope import SIGNING_CONTEXT, Envelope, parse_entry
 from ledger.keys import PublicKey, SigningKey, verify_signature
 from ledger.ledger import Draft, Ledger
+from ledger.signers import Registry
 from ledger.verify import verify_ledger
 
 BATCH = 1000
@@ -285,28 +299,35 @@ def verify(scratch: Path, db: str, workers: int | None) -> Figures:
     return rate(result.events, span) | {"workers": workers or os.cpu_count()}
 
 
-def per_second(fn: Callable[[], object], seconds: float) -> float:
+def per_second(fn: Callable[[], object], seconds: float, calls: int = 100) -> float:
     """How many calls of ``fn`` one core makes per second of its CPU time (as ``openssl speed``
-    counts), timed over about ``seconds``."""
-    calls, start = 0, time.process_time()
+    counts), timed over about ``seconds``, the clock read every ``calls`` calls."""
+    made, start = 0, time.process_time()
     while (elapsed := time.process_time() - start) < seconds:
-        for _ in range(100):
+        for _ in range(calls):
             fn()
-        calls += 100
-    return calls / elapsed
+        made += calls
+    return made / elapsed
 
 
 def signature_rates(seconds: float) -> Figures:
-    """Ed25519 verify of a 600-byte message: OpenSSL's (``cryptography``, the key object
-    ready), and as the ledger calls it (``verify_signature``: the key policy, then
-    libsodium)."""
+    """Ed25519 verify of a 600-byte message, each verifier's key object made beforehand:
+    OpenSSL's (``cryptography``'s ``Ed25519PublicKey.verify``); libsodium's, plain (PyNaCl's
+    public ``VerifyKey.verify(message, signature)``, which hands libsodium's
+    ``crypto_sign_open`` the signature and the message, as the ledger does); and as the ledger
+    calls it (``verify_signature``: the key policy, then that same libsodium call)."""
     private = Ed25519PrivateKey.generate()
     public = private.public_key()
     raw = public.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    sodium = VerifyKey(raw)
     message = os.urandom(600)
     signature = private.sign(message)
+    sodium.verify(message, signature)  # raises unless it verifies
+    if not verify_signature(raw, signature, message):
+        raise SystemExit("verify_signature refuses a good signature")
     return {
         "ed25519_verify_600": per_second(lambda: public.verify(signature, message), seconds),
+        "libsodium_verify_600": per_second(lambda: sodium.verify(message, signature), seconds),
         "verify_signature_600": per_second(
             lambda: verify_signature(raw, signature, message), seconds
         ),
@@ -332,9 +353,108 @@ def entry_rates(scratch: Path, seconds: float) -> Figures:
     }
 
 
+@dataclass
+class Known(rulebook.Knowledge):
+    """What the rules know of the events before the one judged, for ``check_context``: each
+    one's type and schema (as verify's fold keeps them), and what the rulebook remembers."""
+
+    kinds: dict[int, tuple[str, int]] = field(default_factory=dict)
+
+    def kind_of(self, seq: int) -> tuple[str, int] | None:
+        return self.kinds.get(seq)
+
+    def add(self, env: Envelope) -> None:
+        self.kinds[env.seq] = (env.type, env.schema)
+        self.remember(env)
+
+
+def refused(what: str, refusal: object) -> None:
+    """A rule measured on an event it refuses measures a shortcut: stop the bench."""
+    if refusal is not None:
+        raise SystemExit(f"RULE REFUSED {what}: {refusal}")
+
+
+def rule_costs(
+    ledger_id: str, rows: Sequence[tuple[int, str, bytes]], seq: int, seconds: float
+) -> Figures:
+    """The single-core rate of each rule verify applies to stored event ``seq`` of ``rows``
+    (every stored event, in order), judged with what the events before it leave (their signer
+    registry, their ``Known``); each must pass it. ``worker``: verify's whole job on it in a
+    worker (``_check_page``: hash, parse, payload, signature, the page's summary), on its page
+    of 256 when it is in one that passes whole, else on it alone."""
+    before = [parse_entry(entry).envelope for _, _, entry in rows[: seq - 1]]
+    registry, known = Registry(), Known()
+    for env in before:
+        registry.apply(env)
+        known.add(env)
+    _, topic, data = rows[seq - 1]
+    entry = parse_entry(data)
+    env = entry.envelope
+    head = rulebook.Head(seq, env.prev, before[-1].recorded_at)
+    public = registry.signers[env.signer].public_key
+    message = SIGNING_CONTEXT + entry.envelope_bytes
+    page_keys = {s.key_id: s.public_key for s in registry.signers.values()}
+    at = (seq - 1) // verifying.CHUNK * verifying.CHUNK
+    page = [(n, t, e) for n, t, e in rows[at : at + verifying.CHUNK]]
+    if len(page) < verifying.CHUNK or not isinstance(
+        verifying._check_page((page, page_keys, 0), ledger_id), verifying._Page
+    ):
+        page = [(seq, topic, data)]
+
+    checks: dict[str, Callable[[], object]] = {
+        "parse_entry": lambda: parse_entry(data),
+        "check_payload": lambda: rulebook.check_payload(env),
+        "catalogue.validate": lambda: catalogue.validate(env.type, env.schema, env.payload),
+        "semantics.check_payload": lambda: semantics.check_payload(
+            env.type, env.schema, env.payload
+        ),
+        "check_link": lambda: rulebook.check_link(ledger_id, head, env, seq),
+        "Registry.check": lambda: registry.check(env),
+        "verify_signature": lambda: verify_signature(public, entry.signature, message),
+        "leaf_hash": lambda: merkle.leaf_hash(data),
+    }
+    if rulebook.needs_context(env.type, env.schema):
+        checks["check_context"] = lambda: rulebook.check_context(env, known, registry)
+    for name, check in checks.items():
+        if name not in ("parse_entry", "leaf_hash"):  # the others judge: None (True) passes
+            answer = check()
+            refused(f"{name} of {env.type} {seq}", None if answer is True else answer)
+    rates = {name: per_second(check, seconds) for name, check in checks.items()}
+    job = (page, page_keys, 0)
+    rates["worker"] = len(page) * per_second(
+        lambda: verifying._check_page(job, ledger_id), seconds, calls=1 if len(page) > 1 else 100
+    )
+    return {"seq": seq, "entry_bytes": len(data), "page": len(page), "rates": rates}
+
+
+def rule_rates(scratch: Path, seconds: float) -> Figures:
+    """The cost of each rule on a MetricSubmitted (the bulk of a ledger: event 300, in a page of
+    256 figures that verify takes whole) and on a ResolutionVoted (a governance event whose
+    rules read its assembly: the first of the catalogue examples' history), in a ledger of the
+    genesis, a board key, that history and MetricSubmitted up to 512 events."""
+    ledger, key = new_ledger(scratch / "rules.db")
+    board = keys.generate("Bench Board")
+    ledger.append(key, [enrolment(board, ["board", "treasurer"])])
+    replay_history(ledger, key, board)
+    grow(ledger, key, 2 * verifying.CHUNK - ledger.size())
+    rows = [(r.seq, r.topic, r.entry) for r in ledger.store.read(ledger.id)]
+    ledger_id = str(ledger.id)
+    ledger.close()
+    resolution = next(n for n, topic, _ in rows if topic == "ResolutionVoted")
+    return {
+        "MetricSubmitted": rule_costs(ledger_id, rows, 300, seconds),
+        "ResolutionVoted": rule_costs(ledger_id, rows, resolution, seconds),
+    }
+
+
 def single_core(scratch: Path, seconds: float) -> Figures:
-    """Context for the verify limit: single-core rates of the pieces of a worker's job."""
-    return signature_rates(seconds) | entry_rates(scratch, seconds)
+    """Context for the verify limit: single-core rates of the pieces of a worker's job, and of
+    each rule verify applies (``rules``)."""
+    return (
+        signature_rates(seconds)
+        | entry_rates(scratch, seconds)
+        | {"rules": rule_rates(scratch, seconds)}
+    )
 
 
 # --- 4. building the larger ledgers ----------------------------------------------------------
@@ -592,6 +712,23 @@ OFFSET = 1
 BOARD_TYPES = ("BoardReviewRecorded", "SpecialReportAdopted")
 
 
+def replay_history(ledger: Ledger, key: SigningKey, board: SigningKey) -> int:
+    """Append the governance history of tests/data/catalogue_examples.json to a ledger of its
+    genesis and the ``board`` key's enrolment (board reviews and the special report signed by
+    ``board``, the rest by ``key``); returns how many events it appended."""
+    history = orjson.loads(EXAMPLES.read_bytes())["history"]
+    for example in history:
+        event_type = example["type"]
+        effective = None if event_type == "EventCorrected" else example["effective"]
+        draft = Draft(
+            event_type, semantics.shifted(event_type, 1, example["payload"], OFFSET), effective
+        )
+        [entry] = ledger.append(board if event_type in BOARD_TYPES else key, [draft])
+        if entry.envelope.seq != example["seq"] + OFFSET:
+            raise SystemExit(f"{event_type} landed at {entry.envelope.seq}, not {example['seq']}")
+    return len(history)
+
+
 def compliance_build(scratch: Path, db: str, n: int) -> Figures:
     """A ledger of ``n`` events: genesis, a board key enrolled, the governance history of
     tests/data/catalogue_examples.json (statutes, assemblies, resolutions, accounts, board
@@ -599,20 +736,8 @@ def compliance_build(scratch: Path, db: str, n: int) -> Figures:
     ledger, key = new_ledger(Path(db))
     board = keys.generate("Bench Board")
     ledger.append(key, [enrolment(board, ["board", "treasurer"])])
-    history = orjson.loads(EXAMPLES.read_bytes())["history"]
     with timed() as history_span:
-        for example in history:
-            event_type = example["type"]
-            effective = None if event_type == "EventCorrected" else example["effective"]
-            draft = Draft(
-                event_type, semantics.shifted(event_type, 1, example["payload"], OFFSET), effective
-            )
-            [entry] = ledger.append(board if event_type in BOARD_TYPES else key, [draft])
-            if entry.envelope.seq != example["seq"] + OFFSET:
-                raise SystemExit(
-                    f"{event_type} landed at {entry.envelope.seq}, not {example['seq']}"
-                )
-    governance = len(history)
+        governance = replay_history(ledger, key, board)
     span = grow(ledger, key, n - ledger.size())
     stored = ledger.size()
     ledger.close()
@@ -638,8 +763,11 @@ def statuses(answer: projection.Compliance) -> dict[str, int]:
 
 
 def report_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
-    """``reports.produce`` of the year's special report in Markdown (fr): reports fold the
-    ledger cold, they have no materialised view."""
+    """``reports.produce`` of the year's special report in Markdown (fr), as ``ledger report``
+    makes it: it verifies the whole ledger first (``verify_ledger``, every core; a report never
+    rests on a ledger that does not verify), then folds the report's World through the type
+    index, judged by the rulebook (``projected.world``), and renders it. Nothing is kept between
+    calls: each one does it all again."""
     ledger = Ledger.open(db, read_only=True)
     answers, times, cpu = per_call(
         lambda _: reports.produce(ledger, year, "fr", "md").data, range(repeats)
@@ -653,18 +781,20 @@ def report_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
     }
 
 
-def compliance_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
-    """Cold replay: ``views.world(use_view=False)`` (every event read) + ``evaluate``."""
+def compliance_every_event(scratch: Path, db: str, year: int, repeats: int) -> Figures:
+    """The reference: every event read and parsed, in order, and folded (``projection.fold``
+    of ``Ledger.entries()``), then ``evaluate``; no type index, no rule judged."""
     ledger = Ledger.open(db, read_only=True)
 
     def replay(_: int) -> projection.Compliance:
-        return projection.evaluate(views.world(ledger, use_view=False), year)
+        every = projection.fold(e.envelope for e in ledger.entries())
+        return projection.evaluate(every, year)
 
     answers, times, cpu = per_call(replay, range(repeats))
     size = ledger.size()
     ledger.close()
     if answers[-1].size != size:
-        raise SystemExit(f"cold replay folded {answers[-1].size} events of {size}")
+        raise SystemExit(f"the fold of every event folded {answers[-1].size} events of {size}")
     return {
         "events": size,
         "runs_ms": times,
@@ -675,20 +805,25 @@ def compliance_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
     }
 
 
-def compliance_view(scratch: Path, db: str, year: int, repeats: int) -> Figures:
-    """``views.compliance`` twice over: the first call folds every event into the view and saves
-    it, the next ``repeats`` calls find it up to date (the materialised figure)."""
-    ledger = Ledger.open(db)
+def compliance_indexed(scratch: Path, db: str, year: int, repeats: int) -> Figures:
+    """``projected.compliance``, what ``ledger compliance`` runs: the event types the
+    compliance World needs (and the signer, correction and checkpoint events), read through the
+    store's type index and each judged by the rulebook (``Ledger.judged``), folded, evaluated,
+    with ``ledger.tree().root(size)``, the root the answer rests on. Nothing is kept: every call
+    folds from the events. The first call of the process (which also loads the rules and
+    compiles the schemas it meets) is reported apart, then ``repeats`` more (the target
+    figure)."""
+    ledger = Ledger.open(db, read_only=True)
 
     def query(_: int) -> projection.Compliance:
-        return views.compliance(ledger, year)[0]
+        return projected.compliance(ledger, year)[0]
 
     [first], [first_ms], first_cpu = per_call(query, [0])
     answers, times, cpu = per_call(query, range(repeats))
     size = ledger.size()
     ledger.close()
     if answers[-1].size != size or digest(first) != digest(answers[-1]):
-        raise SystemExit("the materialised view answers differently from its own first fold")
+        raise SystemExit("projected.compliance answers differently from one call to the next")
     return {
         "events": size,
         "first_ms": first_ms,
@@ -699,6 +834,7 @@ def compliance_view(scratch: Path, db: str, year: int, repeats: int) -> Figures:
         "max_ms": max(times),
         "cpu_ms": cpu * 1e3 / repeats,
         "digest": digest(answers[-1]),
+        "statuses": statuses(answers[-1]),
     }
 
 
@@ -717,9 +853,9 @@ MEASUREMENTS: dict[str, Callable[..., Figures]] = {
     "audit-build": audit_build,
     "audit": audit,
     "compliance-build": compliance_build,
-    "compliance-cold": compliance_cold,
+    "compliance-every-event": compliance_every_event,
+    "compliance-indexed": compliance_indexed,
     "report-cold": report_cold,
-    "compliance-view": compliance_view,
 }
 
 

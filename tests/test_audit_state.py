@@ -296,7 +296,7 @@ def test_the_tree_started_from_a_frontier_gives_every_later_root() -> None:
         whole = merkle.CompactRange()
         for leaf in leaves[:start]:
             whole.append(leaf)
-        tree = verify._Tree(merkle.CompactRange(start, whole.roots))
+        tree = verify.Tree(merkle.CompactRange(start, whole.roots))
         for size in range(start + 1, 71):
             tree.append(leaves[size - 1])
             for at in (start, size) if start else (size,):

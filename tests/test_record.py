@@ -3,6 +3,7 @@ that are all or nothing, references and outcomes that must hold, corrections, fi
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -370,6 +371,90 @@ def test_minutes_failing_half_way_write_nothing(
     assert book["db"].rows() == before
 
 
+MINUTES_FILES = (
+    "a minutes file may name only files in its own folder or below, by a relative path without '..'"
+)
+
+
+@pytest.fixture
+def minutes_folder(tmp_path: Path) -> Path:
+    """tmp_path/minutes/ with texts inside, and a file beside it that must stay out of a ledger,
+    reachable through a symlink to the file and one to its folder."""
+    folder = tmp_path / "minutes"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "art1.fr.md").write_text("La société est une société coopérative agréée.\n")
+    (folder / "sub" / "art1.fr.md").write_text("Texte rangé dans un sous-dossier.\n")
+    (folder / "sub" / "art23.fr.md").symlink_to(folder / "art1.fr.md")
+    (tmp_path / "secret.txt").write_text("not for the ledger\n")
+    (folder / "link.md").symlink_to(tmp_path / "secret.txt")
+    (folder / "out").symlink_to(tmp_path, target_is_directory=True)
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [
+        ("{outside}/secret.txt", "'{outside}/secret.txt' is an absolute path"),
+        ("../secret.txt", "'../secret.txt' has a '..' part"),
+        ("sub/../art1.fr.md", "'sub/../art1.fr.md' has a '..' part"),  # inside, still refused
+        ("link.md", "'link.md' leads to {outside}/secret.txt, outside {folder}"),
+        ("out/secret.txt", "'out/secret.txt' leads to {outside}/secret.txt, outside {folder}"),
+    ],
+    ids=["absolute", "parent", "dot-dot-inside", "symlink", "symlinked-folder"],
+)
+def test_minutes_name_only_files_in_their_folder(
+    book: dict[str, Any], cli: Callable[..., Result], minutes_folder: Path, path: str, why: str
+) -> None:
+    outside, folder = minutes_folder.parent.resolve(), minutes_folder.resolve()
+    path, why = path.format(outside=outside), why.format(outside=outside, folder=folder)
+    minutes = minutes_folder / "age.toml"
+    minutes.write_text(MINUTES.replace('"art1.fr.md"', f"'{path}'"))
+    before = book["db"].rows()
+    result = cli("record", "minutes", str(minutes), "--key", str(book["founder"]))
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        f"error: {minutes} [[resolution]] #1 article #1 text_fr_file: {why}; {MINUTES_FILES}\n",
+    )
+    assert book["db"].rows() == before
+
+
+def test_minutes_read_files_in_subfolders(
+    book: dict[str, Any], cli: Callable[..., Result], minutes_folder: Path
+) -> None:
+    inline = next(line for line in MINUTES.splitlines() if "text_fr = " in line)
+    text = MINUTES.replace('"art1.fr.md"', '"sub/art1.fr.md"')
+    (minutes_folder / "age.toml").write_text(
+        text.replace(inline, 'text_fr_file = "sub/art23.fr.md"')
+    )
+    # A relative minutes path: its folder is relative too, and still the bound.
+    result = cli("record", "minutes", "minutes/age.toml", "--key", str(book["founder"]))
+    assert result.code == 0, result.err
+    events = {e["seq"]: e for e in map(orjson.loads, cli("log", "--json").out.splitlines())}
+    assert events[5]["payload"]["text_fr"] == "Texte rangé dans un sous-dossier.\n"
+    # A symlink that stays in the folder is followed.
+    assert events[8]["payload"]["text_fr"] == "La société est une société coopérative agréée.\n"
+
+
+def test_text_files_named_on_the_command_line_are_read_as_given(
+    book: dict[str, Any],
+    cli: Callable[..., Result],
+    tmp_path: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    elsewhere = tmp_path_factory.mktemp("elsewhere") / "art.md"
+    elsewhere.write_text("Texte hors du dossier courant.\n")
+    typed = os.path.relpath(elsewhere, tmp_path)  # the working folder; starts with ..
+    assert typed.startswith("..")
+    result = cli(
+        "record", "article", "--number", "23", "--title", "Mandat", "--text-file", typed,
+        "--deed", "statuts", "--effective", "2019-05-01", "--key", str(book["founder"]),
+    )  # fmt: skip
+    assert result.code == 0, result.err
+    shown = orjson.loads(cli("show", result.out.strip(), "--json").out)
+    assert shown["payload"]["text_fr"] == "Texte hors du dossier courant.\n"
+
+
 FIGURES = """name,value,unit,qualifier,label_fr
 turnover,198000000,EUR,>,chiffre d'affaires
 advisers,87,people,,conseiller·es
@@ -450,6 +535,35 @@ def test_figures_failing_half_way_write_nothing(
         str(book["founder"]),
     )
     assert result.code == 2 and message in result.err, result.err
+    assert book["db"].rows() == before
+
+
+@pytest.mark.parametrize(
+    ("header", "repeated"),
+    [
+        ("name,value,unit,value", "column value"),
+        ("name,value,unit,label_fr,label_fr", "column label_fr"),
+        ("name,value,unit,unit,label_fr,value", "columns value,unit"),
+    ],
+)
+def test_figures_with_a_column_twice_are_refused(
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path, header: str, repeated: str
+) -> None:
+    """csv.DictReader would keep the last cell of a repeated column and drop the other."""
+    figures = tmp_path / "f.csv"
+    cells = {"name": "turnover", "value": "198000000", "unit": "EUR", "label_fr": "chiffre"}
+    row = ",".join(cells[c] for c in header.split(","))
+    figures.write_text(f"{header}\n{row}\n")
+    before = book["db"].rows()
+    result = cli(
+        "record", "metrics", "--year", "2025", "--file", str(figures), "--key", str(book["founder"])
+    )
+    assert (result.code, result.out, result.err) == (
+        2,
+        "",
+        f"error: {figures}: line 1: duplicated {repeated}; each column may appear only once: "
+        "delete the repeats\n",
+    )
     assert book["db"].rows() == before
 
 

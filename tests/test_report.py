@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from shared import shared_dir
 
-from ledger import formatting, keys, report, reports, views
+from ledger import formatting, keys, projected, report, reports
 from ledger import ledger as ledger_module
 from ledger.cli import main
 from ledger.errors import IntegrityError
@@ -338,8 +338,8 @@ def test_newest_figures_equal_a_full_fold(
             [entry] = ledger.append(key, [draft])
             seq_of[i] = entry.envelope.seq
         upto = min(ledger.size(), 1 + cut)
-        full = views.world(ledger, upto=upto, start=World(tracked=report.REPORT_TYPES))
-        newest = views.world(ledger, upto=upto, start=report.new_world())
+        full = projected.world(ledger, upto=upto, start=World(tracked=report.REPORT_TYPES))
+        newest = projected.world(ledger, upto=upto, start=report.new_world())
         provenance = report.Provenance(str(ledger.id), upto, "", None, "")
         for year in (2024, 2025):
             got = report._Builder(newest, year, "en", provenance).figures()

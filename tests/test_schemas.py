@@ -407,3 +407,26 @@ def test_events_doc_tables_are_current() -> None:
 
 if __name__ == "__main__":
     EVENTS_DOC.write_text(current_events_doc())
+
+
+def test_every_schema_file_has_its_row_in_the_table_of_event_types() -> None:
+    from ledger import catalogue, semantics
+
+    files = {p.name for p in SCHEMAS.glob("*.json")}
+    rows = {
+        f"{t.name}.v{v}.json" for t in catalogue.EVENT_TYPES for v in catalogue.versions(t.name)
+    }
+    assert files == rows
+    for t in catalogue.EVENT_TYPES:
+        assert t.kind in catalogue.KINDS
+        assert t.schema == max(catalogue.versions(t.name)), t.name
+        assert t.roles <= set(catalogue.ROLES), t.name
+        for name in t.facts:
+            assert name in schema(t.name, t.schema)["properties"], (t.name, name)
+        if t.effective is not None:
+            how, name = t.effective
+            assert (
+                how in ("field", "year", "ref") and name in schema(t.name, t.schema)["properties"]
+            )
+    # The one-line pattern the rules look for is the schemas' own.
+    assert semantics.ONE_LINE_PATTERN == ONE_LINE

@@ -17,10 +17,10 @@ from typing import IO
 from uuid import UUID
 
 from ledger import canonical
+from ledger.envelope import type_of
 from ledger.errors import InputError
 from ledger.files import replacing
 from ledger.store import Row
-from ledger.verify import bundle_topic
 
 MAGIC = "coop-ledger/bundle/v1"
 MAX_LINE = 8 * 1024 * 1024  # a whole statute fits many times over; a hostile line does not
@@ -81,7 +81,7 @@ def rows(f: IO[bytes], after: int = 0) -> Iterator[Row]:
     seq = after
     while (line := _line(f, seq + 2)) is not None:
         seq += 1
-        yield Row(seq=seq, topic=bundle_topic(line) or "?", entry=line)
+        yield Row(seq=seq, topic=type_of(line) or "?", entry=line)
 
 
 def last_entry_at(f: IO[bytes], start: int) -> int:

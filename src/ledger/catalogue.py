@@ -1,5 +1,6 @@
-"""The event catalogue: which types exist, their JSON Schemas (in ``events/schemas``) and which
-roles may sign them.
+"""The event catalogue: which types exist (one table, ``EVENT_TYPES``: every set of types the
+code uses is derived from it), their JSON Schemas (in ``events/schemas``) and which roles may
+sign them.
 
 Schemas are data, versioned per type (``<Type>.v<N>.json``); a released version is never edited.
 Payloads are validated here before anything is signed or written.
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import fastjsonschema
@@ -19,40 +21,196 @@ from ledger.resources import data_dir
 
 ROLES = ("admin", "secretary", "board", "treasurer", "council")
 
-# Which roles may sign which event type; a contract, mirrored in docs/ROLES.md (a test checks).
-SIGNING_ROLES: dict[str, frozenset[str]] = {
-    "LedgerOpened": frozenset({"admin"}),
-    "SignerEnrolled": frozenset({"admin"}),
-    "SignerRevoked": frozenset({"admin"}),
-    # Besides an admin, the rotated key itself (signers.Registry.check).
-    "SignerKeyRotated": frozenset({"admin"}),
-    "MetricSubmitted": frozenset({"secretary", "treasurer"}),
-    "CheckpointRecorded": frozenset({"admin", "secretary", "council"}),
-    "LegalFormChanged": frozenset({"secretary"}),
-    "AccreditationGranted": frozenset({"secretary"}),
-    "AccreditationPresumed": frozenset({"secretary"}),
-    "AccreditationWithdrawn": frozenset({"secretary"}),
-    "StatuteArticleAdopted": frozenset({"secretary"}),
-    "StatuteArticleRepealed": frozenset({"secretary"}),
-    "AssemblyHeld": frozenset({"secretary"}),
-    "ResolutionVoted": frozenset({"secretary"}),
-    "BoardMeetingHeld": frozenset({"secretary", "board"}),
-    "BoardReviewRecorded": frozenset({"board"}),
-    "DirectorAppointed": frozenset({"secretary"}),
-    "DirectorLeft": frozenset({"secretary"}),
-    "DirectorRemunerationDecided": frozenset({"secretary"}),
-    "AccountsApproved": frozenset({"secretary", "treasurer"}),
-    "ProfitAllocated": frozenset({"secretary", "treasurer"}),
-    "ShareholderResigned": frozenset({"secretary", "treasurer"}),
-    "NarrativeSubmitted": frozenset({"secretary", "board"}),
-    "SpecialReportAdopted": frozenset({"board"}),
-    "EventCorrected": frozenset({"secretary", "board", "treasurer"}),
-    "EventRetracted": frozenset({"secretary", "board", "treasurer"}),
-    "PersonalDataRedacted": frozenset({"admin", "secretary"}),
-}
+# What an event is for, which decides what the rules and the projections do with it:
+# genesis (seq 1), signer (changes who may sign), checkpoint, correction (corrects or retracts
+# another event), redaction (erases a personal value), decision (governance: the minutes, the
+# board, the accreditation) and figure (what the year's report states: figures, narratives).
+KINDS = ("genesis", "signer", "checkpoint", "correction", "redaction", "decision", "figure")
 
-# The schema version new events are written with.
-CURRENT_SCHEMA: dict[str, int] = {name: 1 for name in SIGNING_ROLES} | {"ShareholderResigned": 2}
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    """Everything the code knows about an event type, in one row (the schema says the rest)."""
+
+    name: str
+    kind: str
+    roles: frozenset[str]  # who may sign it (docs/ROLES.md; a test holds them equal)
+    schema: int = 1  # the version new events are written with
+    tracked: bool = False  # the compliance projection folds it
+    reported: bool = False  # the special report folds it (besides the tracked ones)
+    # Payload fields the rules read again when a later event refers to it (rulebook).
+    facts: tuple[str, ...] = ()
+    # Where its effective date comes from when the command gives none (semantics): a date
+    # field of its payload ("field", name), the last day of a year field ("year", name), or the
+    # effective date of the event a field refers to ("ref", name); None: the recording day.
+    effective: tuple[str, str] | None = None
+    # Adopted by deed when it refers to no resolution: then only the secretary knows the day
+    # it took effect, and the recording day would silently be wrong.
+    by_deed: bool = False
+
+
+def _row(name: str, kind: str, *roles: str, **more: Any) -> EventType:
+    return EventType(name, kind, frozenset(roles), **more)
+
+
+EVENT_TYPES: tuple[EventType, ...] = (
+    _row("LedgerOpened", "genesis", "admin", reported=True),
+    _row("SignerEnrolled", "signer", "admin"),
+    _row("SignerRevoked", "signer", "admin"),
+    # Besides an admin, the rotated key itself (signers.Registry.check).
+    _row("SignerKeyRotated", "signer", "admin"),
+    _row(
+        "MetricSubmitted",
+        "figure",
+        "secretary",
+        "treasurer",
+        effective=("year", "year"),
+        reported=True,
+    ),
+    _row("CheckpointRecorded", "checkpoint", "admin", "secretary", "council"),
+    _row(
+        "LegalFormChanged", "decision", "secretary", effective=("ref", "resolution"), reported=True
+    ),
+    _row(
+        "AccreditationGranted",
+        "decision",
+        "secretary",
+        effective=("field", "decision_date"),
+        reported=True,
+    ),
+    _row(
+        "AccreditationPresumed",
+        "decision",
+        "secretary",
+        effective=("field", "since"),
+        reported=True,
+    ),
+    _row(
+        "AccreditationWithdrawn",
+        "decision",
+        "secretary",
+        effective=("field", "decision_date"),
+        reported=True,
+    ),
+    _row(
+        "StatuteArticleAdopted",
+        "decision",
+        "secretary",
+        tracked=True,
+        effective=("ref", "resolution"),
+        by_deed=True,
+    ),
+    _row(
+        "StatuteArticleRepealed",
+        "decision",
+        "secretary",
+        tracked=True,
+        effective=("ref", "resolution"),
+        by_deed=True,
+    ),
+    _row(
+        "AssemblyHeld",
+        "decision",
+        "secretary",
+        tracked=True,
+        facts=("votes_represented",),
+        effective=("field", "date"),
+    ),
+    _row(
+        "ResolutionVoted",
+        "decision",
+        "secretary",
+        tracked=True,
+        facts=("assembly", "votes_for", "votes_against", "votes_abstaining"),
+        effective=("ref", "assembly"),
+    ),
+    _row(
+        "BoardMeetingHeld",
+        "decision",
+        "secretary",
+        "board",
+        effective=("field", "date"),
+        reported=True,
+    ),
+    _row("BoardReviewRecorded", "decision", "board", tracked=True, effective=("ref", "meeting")),
+    _row("DirectorAppointed", "decision", "secretary", effective=("field", "mandate_start")),
+    _row("DirectorLeft", "decision", "secretary", effective=("field", "date")),
+    _row(
+        "DirectorRemunerationDecided",
+        "decision",
+        "secretary",
+        tracked=True,
+        effective=("ref", "resolution"),
+    ),
+    _row("AccountsApproved", "decision", "secretary", "treasurer", effective=("ref", "assembly")),
+    _row(
+        "ProfitAllocated",
+        "decision",
+        "secretary",
+        "treasurer",
+        tracked=True,
+        effective=("ref", "resolution"),
+    ),
+    _row(
+        "ShareholderResigned",
+        "decision",
+        "secretary",
+        "treasurer",
+        schema=2,
+        tracked=True,
+        effective=("field", "repaid_on"),
+    ),
+    _row(
+        "NarrativeSubmitted",
+        "figure",
+        "secretary",
+        "board",
+        effective=("year", "year"),
+        reported=True,
+    ),
+    _row("SpecialReportAdopted", "decision", "board", tracked=True, effective=("ref", "meeting")),
+    _row(
+        "EventCorrected",
+        "correction",
+        "secretary",
+        "board",
+        "treasurer",
+        effective=("ref", "event"),
+    ),
+    _row(
+        "EventRetracted",
+        "correction",
+        "secretary",
+        "board",
+        "treasurer",
+        effective=("ref", "event"),
+    ),
+    _row("PersonalDataRedacted", "redaction", "admin", "secretary"),
+)
+BY_NAME: dict[str, EventType] = {t.name: t for t in EVENT_TYPES}
+
+
+def names(*kinds: str) -> frozenset[str]:
+    """The types of these kinds."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"no event kind {sorted(unknown)}")
+    return frozenset(t.name for t in EVENT_TYPES if t.kind in kinds)
+
+
+# Which roles may sign which type; a contract, mirrored in docs/ROLES.md (a test checks).
+SIGNING_ROLES: dict[str, frozenset[str]] = {t.name: t.roles for t in EVENT_TYPES}
+CURRENT_SCHEMA: dict[str, int] = {t.name: t.schema for t in EVENT_TYPES}
+# The events that decide who may sign: the genesis and the signer events.
+REGISTRY = names("genesis", "signer")
+CORRECTIONS = names("correction")
+REDACTIONS = names("redaction")
+# Nothing corrects or retracts these (docs/EVENTS.md, "Corrections"): they are the ledger's own
+# bookkeeping, not statements about the enterprise.
+NOT_CORRECTABLE = names("genesis", "signer", "checkpoint", "correction", "redaction")
+TRACKED = frozenset(t.name for t in EVENT_TYPES if t.tracked)
+REPORTED = TRACKED | frozenset(t.name for t in EVENT_TYPES if t.reported)
+BY_DEED = frozenset(t.name for t in EVENT_TYPES if t.by_deed)
 
 
 @functools.cache
@@ -64,6 +222,16 @@ def schema(event_type: str, version: int) -> dict[str, Any]:
     except FileNotFoundError:
         raise KeyError(f"{event_type} v{version}") from None
     return loaded
+
+
+@functools.cache
+def versions(event_type: str) -> tuple[int, ...]:
+    """The schema versions of ``event_type`` the catalogue holds, oldest first."""
+    folder = data_dir("events") / "schemas"
+    found = (p.name.removeprefix(f"{event_type}.v") for p in folder.glob(f"{event_type}.v*.json"))
+    return tuple(
+        sorted(int(v.removesuffix(".json")) for v in found if v.removesuffix(".json").isdigit())
+    )
 
 
 @functools.cache

@@ -29,16 +29,16 @@ from ledger import (
     catalogue,
     forms,
     keys,
+    projected,
     projection,
     reports,
     scenario,
     transparency,
     values,
-    views,
 )
 from ledger.catalogue import ROLES
 from ledger.envelope import Entry
-from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError, StoreError
+from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
 from ledger.ledger import Draft, Ledger, Summary, summaries
 from ledger.store import Store, open_store
 from ledger.verify import TrustedCheckpoint, VerificationResult, paged, verify_ledger
@@ -146,21 +146,29 @@ def _signing_key(path: Path) -> keys.SigningKey:
     return keys.load_signing_key(path, _passphrase)
 
 
+def _append(ledger: Ledger, key: Path, draft: Draft, options: dict[str, str]) -> Entry:
+    """Sign and append one event; an input error about a payload field names the command's
+    option for it (``options``: field → option; a correction's ``replacement.F`` is ``--set
+    F``)."""
+    signing = _signing_key(key)
+    try:
+        [entry] = ledger.append(signing, [draft])
+    except InputError as e:
+        head, _, rest = e.field.partition(".")
+        if head == "replacement" and rest:
+            raise InputError(f"--set {rest}", e.message) from e
+        if head in options:
+            raise InputError(options[head], e.message) from e
+        raise
+    return entry
+
+
 _opened: list[Store] = []  # closed by main(), so SQLite folds its WAL back into the file
 
 
 def _open(ctx: typer.Context, *, read_only: bool = False) -> Ledger:
     options: Options = ctx.obj
     return _keep(Ledger.open(options.target, read_only=read_only, select=options.select))
-
-
-def _open_caching(ctx: typer.Context) -> Ledger:
-    """Open to read, writably when possible so that materialised views can be kept; a
-    read-only file or replica is read all the same."""
-    try:
-        return _open(ctx)
-    except StoreError:
-        return _open(ctx, read_only=True)
 
 
 def _keep(ledger: Ledger) -> Ledger:
@@ -286,7 +294,7 @@ def signer_add(
         "roles": sorted(set(role), key=ROLES.index),
     }
     ledger = _open(ctx)
-    [entry] = ledger.append(_signing_key(key), [Draft("SignerEnrolled", payload)])
+    entry = _append(ledger, key, Draft("SignerEnrolled", payload), {"name": "--name"})
     typer.echo(f"enrolled {public.key_id} ({name}) at event {entry.envelope.seq}", err=True)
 
 
@@ -298,11 +306,9 @@ def signer_revoke(
     key: KeyOption,
 ) -> None:
     """Revoke a key (needs an admin key): events it signs afterwards fail verification."""
-    if not reason.strip():
-        raise InputError("--reason", "give a reason for the record")
     ledger = _open(ctx)
     payload = {"key_id": key_id, "reason": reason}
-    [entry] = ledger.append(_signing_key(key), [Draft("SignerRevoked", payload)])
+    entry = _append(ledger, key, Draft("SignerRevoked", payload), {"reason": "--reason"})
     typer.echo(f"revoked {key_id} at event {entry.envelope.seq}", err=True)
 
 
@@ -320,8 +326,6 @@ def signer_rotate(
 ) -> None:
     """Replace a key: the new key takes the old one's name and roles; events the old key signs
     afterwards fail verification, those it signed before stay valid."""
-    if not reason.strip():
-        raise InputError("--reason", "give a reason for the record")
     public = keys.load_public_key(pub)
     payload = {
         "key_id": key_id,
@@ -330,7 +334,7 @@ def signer_rotate(
         "reason": reason,
     }
     ledger = _open(ctx)
-    [entry] = ledger.append(_signing_key(key), [Draft("SignerKeyRotated", payload)])
+    entry = _append(ledger, key, Draft("SignerKeyRotated", payload), {"reason": "--reason"})
     typer.echo(f"rotated {key_id} to {public.key_id} at event {entry.envelope.seq}", err=True)
 
 
@@ -412,7 +416,7 @@ def _form_command(form: forms.Form) -> None:
             [entry] = ledger.append(_signing_key(kwargs["key"]), [draft])
         except InputError as e:
             if e.field.split(".")[0] in props:
-                raise InputError(forms.option_name(form, e.field), str(e).split(": ", 1)[1]) from e
+                raise InputError(forms.option_name(form, e.field), e.message) from e
             raise
         typer.echo(f"recorded {form.type} at event {entry.envelope.seq}", err=True)
         typer.echo(str(entry.envelope.seq))
@@ -493,7 +497,9 @@ def correct(
     target = ledger.entry(seq).envelope
     replacement = forms.corrected(target.type, target.payload, assignments)
     payload = {"event": seq, "reason": reason, "replacement": replacement}
-    [entry] = ledger.append(_signing_key(key), [Draft("EventCorrected", payload)])
+    entry = _append(
+        ledger, key, Draft("EventCorrected", payload), {"event": "SEQ", "reason": "--reason"}
+    )
     typer.echo(f"corrected event {seq} at event {entry.envelope.seq}", err=True)
     typer.echo(str(entry.envelope.seq))
 
@@ -508,7 +514,9 @@ def retract(
     """Retract an event recorded in error: records EventRetracted. Never a deletion."""
     ledger = _open(ctx)
     payload = {"event": seq, "reason": reason}
-    [entry] = ledger.append(_signing_key(key), [Draft("EventRetracted", payload)])
+    entry = _append(
+        ledger, key, Draft("EventRetracted", payload), {"event": "SEQ", "reason": "--reason"}
+    )
     typer.echo(f"retracted event {seq} at event {entry.envelope.seq}", err=True)
     typer.echo(str(entry.envelope.seq))
 
@@ -548,11 +556,10 @@ def redact(
 ) -> None:
     """Erase a personal field's clear value (GDPR) by a recorded PersonalDataRedacted event: its
     salted commitment stays signed, so verify, audit and proofs still pass."""
-    if not reason.strip():
-        raise InputError("--reason", "give a reason for the record")
     ledger = _open(ctx)
     payload = {"event": seq, "field": field, "reason": reason}
-    [entry] = ledger.append(_signing_key(key), [Draft("PersonalDataRedacted", payload)])
+    options = {"event": "SEQ", "field": "--field", "reason": "--reason"}
+    entry = _append(ledger, key, Draft("PersonalDataRedacted", payload), options)
     typer.echo(f"redacted {field} of event {seq} at event {entry.envelope.seq}", err=True)
 
 
@@ -716,12 +723,24 @@ def checkpoint_cosign(
     out: Annotated[
         Path | None, typer.Option("--out", help="Write here (default: update FILE in place).")
     ] = None,
+    state: Annotated[
+        Path | None,
+        typer.Option(
+            "--state",
+            help="The Council's audit state of this ledger (ledger audit --save-state): verify "
+            "only the events after it.",
+        ),
+    ] = None,
 ) -> None:
-    """Add the Council's cosignature (cosignature/v1) once the checkpoint checks out against
-    the ledger: its signature by a ledger key, its origin, and its root at its size."""
+    """Add the Council's cosignature (cosignature/v1), which means "verified": only once the
+    whole ledger verifies (every rule, the Council's key trusted; from --state, the events after
+    it) and the checkpoint proves to be of the tree rebuilt from the events: its signature by
+    a ledger key active now, its origin, its root at its size, no cosignature from the future.
+    Exit 1 when the ledger or the checkpoint fails."""
+    earlier = auditstate.load(state) if state else None
     ledger = _open(ctx, read_only=True)
     cosigned = transparency.cosign_checkpoint(
-        ledger, _read(file, "FILE"), _signing_key(key), datetime.now(UTC)
+        ledger, _read(file, "FILE"), _signing_key(key), datetime.now(UTC), earlier
     )
     _write(cosigned, out or file)
     typer.echo(f"cosigned {file}", err=True)
@@ -821,9 +840,9 @@ def audit(
     bundle starts from it (--state), so it costs the new events only. Keep the state file as
     safe as the checkpoints you trust: it stands for the history you already audited.
 
-    With --all, audit every ledger of the store in parallel, one line per ledger; cosignatures
-    count when made by a --trust key (default: the council keys each ledger enrols). Exit 1 when
-    any ledger fails."""
+    With --all, audit every ledger of the store in parallel, one line per ledger; late entries
+    are judged by the cosignatures of the --trust keys only (without --trust, none is judged).
+    Exit 1 when any ledger fails."""
     keys_ = [keys.load_public_key(p, "--trust") for p in trust or []]
     if every:
         for given, name in (
@@ -865,6 +884,12 @@ def audit(
 
 def _audit_store(target: str, trust: list[keys.PublicKey] | None, as_json: bool) -> NoReturn:
     ledgers = summaries(_keep_store(open_store(target, read_only=True)))
+    if trust is None:
+        typer.echo(
+            "no --trust key: late entries are not judged (only the cosignatures of keys you "
+            "trust close a year)",
+            err=True,
+        )
     failed = 0
     with Progress(
         TextColumn("auditing"),
@@ -944,21 +969,27 @@ def compliance_command(
     lang: LangOption = "fr",
 ) -> None:
     """Each accreditation condition in YEAR: met, breached or not evidenced, with its evidence
-    (event numbers) and findings."""
+    (event numbers) and findings, and the evidence recorded late (after a checkpoint the ledger
+    recorded, cosigned by a council key it enrols, had closed its year).
+
+    Every event it folds is judged by the rulebook first (exit 1 at the first one refused);
+    signatures and links are verify's to prove."""
     values.year("--year", year)
     if lang not in ("fr", "nl", "en"):
         raise InputError("--lang", f"{lang!r}; expected fr, nl or en")
     cut = _cut(as_known_at)
-    ledger = _open_caching(ctx)
-    result, root = views.compliance(ledger, year, cut, lang=lang)
+    ledger = _open(ctx, read_only=True)
+    result, root = projected.compliance(ledger, year, cut, lang=lang)
     if as_json:
+        found = result.to_json()
         _echo_json(
             {
                 "ledger": str(ledger.id),
                 "year": result.year,
                 "as_known_at": result.as_known_at,
                 "checkpoint": {"size": result.size, "root": root.hex()},
-                "conditions": result.to_json()["conditions"],
+                "conditions": found["conditions"],
+                "late_entries": found["late_entries"],
             }
         )
     else:
@@ -970,6 +1001,12 @@ def compliance_command(
             typer.echo(f"     evidence: {refs}")
             for f in c.findings:
                 typer.echo(f"     finding (event {f.seq}): {f.message}")
+        for late in result.late_entries:
+            typer.echo(
+                f"late entry: event {late.seq} ({late.type}, effective {late.effective}) "
+                f"recorded by event {late.recorded_by}, after checkpoint "
+                f"{late.checkpoint_size}, which closed {late.covered_until}"
+            )
     raise typer.Exit(1 if strict and result.breached else 0)
 
 
@@ -1119,7 +1156,7 @@ def demo(
     adoption, adopted = reports.adopt(ledger, DEMO_YEAR, meeting, board)
     if adopted.data != Path(written[-1]).read_bytes():
         raise LedgerStateError("the adopted PDF differs from the one written: not deterministic")
-    compliance, _ = views.compliance(ledger, DEMO_YEAR)
+    compliance, _ = projected.compliance(ledger, DEMO_YEAR)
     statuses = " ".join(f"{c.id}={c.status}" for c in compliance.conditions)
     typer.echo(f"SmartCoop demo in {folder}/")
     typer.echo(f"  scenario    {len(steps)} CLI calls replayed (log: {log_path})")

@@ -251,6 +251,17 @@ def _well_formed(obj: Any) -> Envelope | None:
     return Envelope(ledger, seq, prev, event_type, schema, effective, recorded_at, signer, payload)
 
 
+_TYPE_AT_END = re.compile(rb'"type":"([A-Za-z0-9]+)","v":[0-9]+}\Z')
+
+
+def type_of(entry: bytes) -> str | None:
+    """The type of canonical entry bytes, read off their last members (``type`` and ``v`` sort
+    last) without parsing them; None when the bytes do not end that way. What a verifier reads
+    instead of a store's type column, which anyone with the database can edit."""
+    m = _TYPE_AT_END.search(entry)
+    return m.group(1).decode() if m else None
+
+
 def _without_signature(entry: bytes) -> bytes:
     """The envelope bytes of canonical entry bytes: the entry less its ``"sig"`` member.
 

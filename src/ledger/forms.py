@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger import canonical, catalogue, semantics, values
+from ledger import canonical, catalogue, rulebook, values
 from ledger.errors import InputError
 from ledger.ledger import Draft
 
@@ -274,6 +274,16 @@ def _metrics(reader: csv.DictReader[str], year: int, source: str) -> list[Draft]
             f"line 1: columns must be name,value,unit then any of "
             f"{','.join(CSV_COLUMNS[3:])} (unknown {unknown}, missing {missing})",
         )
+    # DictReader keeps only the last cell of a repeated column: the other would be dropped
+    # without a word, and which of two values is the figure only the author knows.
+    repeated = [c for c in dict.fromkeys(header) if header.count(c) > 1]
+    if repeated:
+        plural = "s" if len(repeated) > 1 else ""
+        raise InputError(
+            source,
+            f"line 1: duplicated column{plural} {','.join(repeated)}; each column may appear "
+            "only once: delete the repeats",
+        )
     drafts = []
     for row in reader:
         where = f"{source} line {reader.line_num}"
@@ -284,10 +294,10 @@ def _metrics(reader: csv.DictReader[str], year: int, source: str) -> list[Draft]
             if cell != "":
                 payload[column] = coerce(form, column, cell, where=f"{where}, column {column}")
         try:
-            catalogue.validate(form.type, 1, payload)
+            rulebook.validate(form.type, 1, payload)
         except InputError as e:
-            raise InputError(f"{where}, column {e.field}", str(e).split(": ", 1)[1]) from None
-        drafts.append(Draft(form.type, payload, None))
+            raise InputError(f"{where}, column {e.field}", e.message) from None
+        drafts.append(Draft(form.type, payload, None, where=f"{where}, column"))
     if not drafts:
         raise InputError(source, "no figures after the header line")
     return drafts
@@ -369,13 +379,43 @@ def _table_draft(command: str, table: Any, where: str, base: Path, links: dict[s
                 f"no such field; expected one of {', '.join(sorted(set(props) - set(links)))}",
             )
         if key.endswith("_file"):
-            given[name] = read_text(base / str(value), f"{where} {key}")
+            label = f"{where} {key}"
+            given[name] = read_text(_minutes_file(base, str(value), label), label)
         else:
             given[name] = coerce(form, name, value, where=f"{where} {key}")
     if effective is not None:
         effective = values.iso_date(f"{where} effective", str(effective))
     try:  # here, where the error can still name its table
-        semantics.validate(form.type, 1, {**given, **dict.fromkeys(links, 1)})
+        rulebook.validate(form.type, 1, {**given, **dict.fromkeys(links, 1)})
     except InputError as e:
-        raise InputError(f"{where} {e.field}", str(e).split(": ", 1)[1]) from None
-    return Draft(form.type, given, effective, links)
+        raise InputError(f"{where} {e.field}", e.message) from None
+    return Draft(form.type, given, effective, links, where=where)
+
+
+_MINUTES_FILES = (
+    "a minutes file may name only files in its own folder or below, by a relative path without '..'"
+)
+
+
+def _minutes_file(base: Path, value: str, label: str) -> Path:
+    """The file a ``*_file`` key of a minutes file in ``base`` names, refused unless it lies in
+    ``base`` or below once symlinks are followed. Whoever wrote the minutes need not be whoever
+    records them, and what is read is signed into the ledger for good: ``/etc/passwd`` or
+    ``../../.ssh/id_ed25519`` must not get in. (A path typed on the command line is the
+    user's own choice: ``draft`` reads it as given.)"""
+    path = Path(value)
+    if path.is_absolute():
+        raise InputError(label, f"{value!r} is an absolute path; {_MINUTES_FILES}")
+    # Refused even when it would land inside: a rule the writer can follow without working out
+    # what '..' after a symlinked folder means.
+    if ".." in path.parts:
+        raise InputError(label, f"{value!r} has a '..' part; {_MINUTES_FILES}")
+    try:
+        folder, target = base.resolve(), (base / path).resolve()
+    except (OSError, RuntimeError, ValueError) as e:  # a symlink loop, a NUL in the path
+        raise InputError(label, f"cannot read {str(base / path)!r}: {e}") from None
+    if not target.is_relative_to(folder):
+        raise InputError(label, f"{value!r} leads to {target}, outside {folder}; {_MINUTES_FILES}")
+    # Read the path checked, not the one written, so that a symlink changed after the check is
+    # not followed (short of one put in place of a folder on the checked path).
+    return target

@@ -31,6 +31,7 @@ from nacl._sodium import lib as _lib
 from nacl.bindings import crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import CryptoError
 
+from ledger import values
 from ledger.errors import InputError, KeyFileError
 
 PassphraseSource = Callable[[Path], bytes]
@@ -269,6 +270,9 @@ def generate(name: str) -> SigningKey:
 def _check_name(name: str) -> None:
     if not name.strip() or "\n" in name or "\r" in name or len(name) > 200:
         raise InputError("--name", f"{name!r} must be one non-empty line of at most 200 chars")
+    problem = values.line_problem(name)
+    if problem is not None:
+        raise InputError("--name", problem)
 
 
 def _header(key: PublicKey) -> bytes:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import canonical, catalogue, checkpoint, merkle, personal, semantics, values
+from ledger import canonical, catalogue, checkpoint, merkle, personal, rulebook, semantics, values
 from ledger.envelope import (
     GENESIS_PREV,
     SIGNING_CONTEXT,
@@ -30,7 +30,7 @@ from ledger.envelope import (
 )
 from ledger.errors import InputError, IntegrityError, LedgerStateError, StoreError
 from ledger.keys import SigningKey, check_public_key
-from ledger.signers import REGISTRY_TYPES, Refusal, Registry
+from ledger.signers import Registry
 from ledger.store import Conflict, Row, Store, open_store
 from ledger.tree import LedgerTree
 from ledger.verify import paged
@@ -55,6 +55,9 @@ class Draft:
     # puts in that draft's sequence number once it knows it (a minutes file's resolutions
     # refer to its assembly).
     links: Mapping[str, int] = field(default_factory=dict)
+    # Where the draft comes from, for errors to say (e.g. a minutes file's table): an input
+    # error about its payload names ``where field``.
+    where: str = ""
     # Set by Ledger.append, not by callers: the clear values of the payload's personal fields
     # (the payload then holds their commitments), and those a redaction erases.
     personal: tuple[personal.Held, ...] = ()
@@ -140,13 +143,13 @@ class Ledger:
         """The signers as the stored signer events leave them (trusted as stored: ``verify``
         is what proves them)."""
         registry = Registry()
-        for row in self.store.read_topics(self.id, sorted(REGISTRY_TYPES)):
-            registry.apply(_parse(row).envelope)
+        for row in self.store.read_topics(self.id, sorted(catalogue.REGISTRY)):
+            registry.apply(parse_row(row).envelope)
         return registry
 
     def head(self) -> Entry | None:
         last = self.store.last(self.id)
-        return _parse(last) if last else None
+        return parse_row(last) if last else None
 
     def size(self) -> int:
         last = self.store.last(self.id)
@@ -157,7 +160,7 @@ class Ledger:
         rows = list(self.store.read(self.id, after=seq - 1, upto=seq))
         if seq < 1 or not rows:
             raise InputError("SEQ", f"no event {seq}; the ledger has {self.size()}")
-        return _parse(rows[0])
+        return parse_row(rows[0])
 
     def origin(self) -> str:
         """The checkpoint origin line of this ledger (docs/CHECKPOINTS.md)."""
@@ -166,11 +169,48 @@ class Ledger:
     def tree(self) -> LedgerTree:
         return LedgerTree(self.store, self.id)
 
+    def known_at(self, instant: str) -> int:
+        """How many events were recorded by ``instant`` (a ``recorded_at`` spelling): recorded-at
+        never decreases, so they are a prefix, found by bisection (a read an halving)."""
+        low, high = 0, self.size()
+        while low < high:
+            mid = (low + high + 1) // 2
+            [row] = self.store.rows(self.id, [mid])
+            if recorded_at(row.entry) <= instant:
+                low = mid
+            else:
+                high = mid - 1
+        return low
+
+    def judged(
+        self, types: Iterable[str], upto: int, registry: Registry | None = None
+    ) -> Iterator[Envelope]:
+        """The events of ``types`` among the first ``upto``, in order, each judged by the
+        rulebook as verify judges it but for its link and signature (only a verification of
+        every event proves those): its payload, its signer's rights, what it says of earlier
+        events. What projections fold. ``registry`` (empty) is folded as the events go, for the
+        caller to read between them. Raises ``IntegrityError`` at the first refused one."""
+        wanted = frozenset(types)
+        registry = Registry() if registry is None else registry
+        known = Known(self, upto + 1)
+        read = sorted(wanted | catalogue.REGISTRY | rulebook.REMEMBERED)
+        for row in self.store.topics(self.id, read, upto):
+            env = parse_row(row).envelope
+            refusal = rulebook.check_payload(env) or registry.check(env)
+            if refusal is None and rulebook.needs_context(env.type, env.schema):
+                refusal = rulebook.check_context(env, known, registry)
+            if refusal is not None:
+                raise IntegrityError(env.seq, refusal.reason, refusal.described())
+            registry.apply(env)
+            known.remember(env)
+            if env.type in wanted:
+                yield env
+
     def entries(self, after: int = 0) -> Iterator[Entry]:
         """Every event after ``after``, parsed, in order. Raises ``IntegrityError`` on a
         malformed entry (``verify`` explains more)."""
         for row in self.store.read(self.id, after=after):
-            yield _parse(row)
+            yield parse_row(row)
 
     def append(self, key: SigningKey, drafts: Sequence[Draft]) -> list[Entry]:
         """Sign ``drafts`` with ``key`` and append them, all or nothing.
@@ -178,7 +218,13 @@ class Ledger:
         Raises ``InputError`` for a payload or a signer that does not fit (nothing written),
         ``StoreError`` when the store fails or other writers keep winning.
         """
-        drafts = [self._prepared(d, len(drafts)) for d in drafts]
+        prepared = []
+        for draft in drafts:
+            try:
+                prepared.append(self._prepared(draft, len(drafts)))
+            except InputError as e:
+                raise _placed(e, draft) from e
+        drafts = prepared
         for attempt in range(MAX_ATTEMPTS):
             head = self.head()
             registry = self._registry_after(head)
@@ -219,7 +265,7 @@ class Ledger:
             draft = dataclasses.replace(draft, payload=committed, personal=held)
         # Links take the batch's sequence numbers once it is built; any positive one fits.
         payload = draft.resolved([1] * batch) if draft.links else draft.payload
-        semantics.validate(draft.type, version, payload)
+        rulebook.validate(draft.type, version, payload)
         try:  # once here, so that building the envelope (_envelopes) need not check it again
             canonical.check(payload, ("payload",))
         except canonical.CanonicalError as e:
@@ -230,33 +276,14 @@ class Ledger:
                     "effective", f"{draft.effective!r} is not text; expected YYYY-MM-DD"
                 )
             values.iso_date("effective", draft.effective)
-        if draft.type == personal.REDACTION:
-            draft = dataclasses.replace(draft, erase=(self._redactable(draft.payload),))
+        if draft.type in catalogue.REDACTIONS:  # the rulebook judges it, in _envelopes
+            draft = dataclasses.replace(draft, erase=((payload["event"], payload["field"]),))
         return draft
-
-    def _redactable(self, payload: Mapping[str, Any]) -> tuple[int, str]:
-        seq, name = payload["event"], payload["field"]
-        size = self.size()
-        if not 1 <= seq <= size:
-            raise InputError("event", f"no event {seq}; the ledger has {size}")
-        target = self.entry(seq).envelope
-        if name not in personal.fields(target.type, target.schema):
-            kept = ", ".join(personal.fields(target.type, target.schema)) or "none"
-            raise InputError(
-                "--field",
-                f"{name!r} is not a personal field of {target.type} v{target.schema} "
-                f"(personal fields: {kept})",
-            )
-        if name not in target.payload:
-            raise InputError("--field", f"event {seq} has no {name}")
-        if (seq, name) in self.redactions():
-            raise InputError("--field", f"{name} of event {seq} is redacted already")
-        return seq, name
 
     def redactions(self) -> dict[tuple[int, str], int]:
         """Each redacted (event, field), with the redaction's sequence number."""
-        rows = self.store.read_topics(self.id, [personal.REDACTION])
-        return personal.redactions(_parse(row).envelope for row in rows)
+        rows = self.store.read_topics(self.id, sorted(catalogue.REDACTIONS))
+        return personal.redactions(parse_row(row).envelope for row in rows)
 
     def revealed(self, entries: Sequence[Entry]) -> list[dict[str, Any]]:
         """The entries' payloads for people to read: personal fields in clear where the store
@@ -327,7 +354,9 @@ class Ledger:
         recorded_at = max(now, head.envelope.recorded_at) if head else now
         seq = head.envelope.seq + 1 if head else 1
         prev = head.id if head else GENESIS_PREV
-        known = _Known(self, seq)
+        known = Known(self, seq)
+        if any(rulebook.needs_context(d.type, catalogue.CURRENT_SCHEMA[d.type]) for d in drafts):
+            known.load()
         seqs = range(seq, seq + len(drafts))
         ledger_id = str(self.id)
         for draft in drafts:
@@ -335,12 +364,7 @@ class Ledger:
                 draft = dataclasses.replace(draft, payload=draft.resolved(seqs), links={})
             version = catalogue.CURRENT_SCHEMA[draft.type]
             refs = semantics.references(draft.type, version, draft.payload)
-            targets = known.envelopes([r.seq for r in refs]) if refs else {}
-            if refs:
-                types = {n: e.type for n, e in targets.items()}
-                problem = semantics.check_references(seq, refs, types)
-                if problem is not None:
-                    raise InputError(*problem)
+            targets = known.envelopes([r.seq for r in refs if r.seq < seq]) if refs else {}
             effective = draft.effective or self._default_effective(draft, targets)
             env = Envelope(
                 ledger=ledger_id,
@@ -353,11 +377,13 @@ class Ledger:
                 signer=signer,
                 payload=draft.payload,
             )
+            # Built on the head, it links on; the rules below are those verify runs again.
+            assert rulebook.check_link(ledger_id, rulebook.Head(seq, prev, ""), env, seq) is None
             refusal = registry.check(env)
-            if refusal is None and draft.type in semantics.CORRECTION_TYPES:
-                refusal = known.check_correction(env, registry)
+            if refusal is None and rulebook.needs_context(env.type, version):
+                refusal = rulebook.check_context(env, known, registry)
             if refusal is not None:
-                raise InputError("--key", f"{refusal.reason}: {refusal.detail}")
+                raise _placed(refusal.error(), draft)
             registry.apply(env)
             known.add(env)
             # Its payload and effective date were checked by _prepared, the rest is built here;
@@ -374,18 +400,16 @@ class Ledger:
     def _default_effective(draft: Draft, targets: dict[int, Envelope]) -> str | None:
         if draft.type == "EventCorrected":
             # A correction folds into the year of what it corrects, as corrected.
-            target = targets[draft.payload["event"]]
+            target = targets.get(draft.payload["event"])
+            if target is None:
+                return None  # no such event: the rulebook says so
             return (
                 semantics.default_effective(target.type, draft.payload["replacement"], {})
                 or target.effective
             )
         effective_of = {n: e.effective for n, e in targets.items()}
         found = semantics.default_effective(draft.type, draft.payload, effective_of)
-        if (
-            found is None
-            and draft.type in semantics.EFFECTIVE_REQUIRED_BY_DEED
-            and ("resolution" not in draft.payload)
-        ):
+        if found is None and draft.type in catalogue.BY_DEED and "resolution" not in draft.payload:
             # Statutes adopted by deed (the ones in force when the ledger opens) took effect on
             # a day only the secretary knows; the recording day would silently be wrong.
             raise InputError(
@@ -396,42 +420,41 @@ class Ledger:
         return found
 
 
-class _Known:
-    """What appending needs to know of earlier events: fetched from the store when first asked,
-    or taken from the batch being built."""
+class Known(rulebook.Knowledge):
+    """What the rules need of the events before ``first_new``, from the store: each one fetched
+    when first asked. Appending adds the batch being built (``add``) and reads what the rulebook
+    remembers by type once (``load``), when a draft needs it; ``Ledger.judged`` remembers the
+    events as it reads them, in order."""
 
     def __init__(self, ledger: Ledger, first_new: int) -> None:
+        super().__init__()
         self.ledger = ledger
         self.first_new = first_new
         self.cache: dict[int, Envelope] = {}
-        self.retracted: set[int] | None = None
 
     def envelopes(self, seqs: Sequence[int]) -> dict[int, Envelope]:
-        missing = [n for n in seqs if n not in self.cache and n < self.first_new]
+        missing = [n for n in seqs if n not in self.cache and 0 < n < self.first_new]
         for row in self.ledger.store.rows(self.ledger.id, missing):
-            self.cache[row.seq] = _parse(row).envelope
+            self.cache[row.seq] = parse_row(row).envelope
         return {n: self.cache[n] for n in seqs if n in self.cache}
 
-    def add(self, env: Envelope) -> None:
-        self.cache[env.seq] = env
-        if env.type == "EventRetracted" and self.retracted is not None:
-            self.retracted.add(env.payload["event"])
+    def kind_of(self, seq: int) -> tuple[str, int] | None:
+        env = self.envelopes([seq]).get(seq)
+        return None if env is None else (env.type, env.schema)
 
-    def check_correction(self, env: Envelope, registry: Registry) -> Refusal | None:
-        if self.retracted is None:
-            rows = self.ledger.store.read_topics(self.ledger.id, ["EventRetracted"])
-            self.retracted = {_parse(r).envelope.payload["event"] for r in rows}
-            self.retracted |= {
-                e.payload["event"] for e in self.cache.values() if e.type == "EventRetracted"
-            }
-        target = self.envelopes([env.payload["event"]])[env.payload["event"]]
-        problem = semantics.check_correction(
-            env.type, env.payload, target.type, target.schema, target.seq in self.retracted
-        )
-        if problem is not None:
-            raise InputError(*problem)
-        # Correcting an event takes the right to sign it in the first place.
-        return registry.check(env._replace(type=target.type))
+    def load(self) -> None:
+        """Fold in the stored events the rulebook remembers (as stored: verify proves them)."""
+        rows = self.ledger.store.read_topics(self.ledger.id, sorted(rulebook.REMEMBERED))
+        for row in rows:
+            if row.seq < self.first_new:
+                env = parse_row(row).envelope
+                self.cache.setdefault(env.seq, env)
+                self.remember(env)
+
+    def add(self, env: Envelope) -> None:
+        """An event of the batch, admitted: later drafts may refer to it."""
+        self.cache[env.seq] = env
+        self.remember(env)
 
 
 @dataclass(frozen=True, slots=True)
@@ -516,7 +539,23 @@ def choose(store: Store, target: str, select: str | None) -> UUID:
     )
 
 
-def _parse(row: Row) -> Entry:
+def _placed(error: InputError, draft: Draft) -> InputError:
+    """``error`` naming where its draft comes from, when the draft says."""
+    if not draft.where or error.field == "--key":
+        return error
+    return InputError(f"{draft.where} {error.field}", error.message)
+
+
+def recorded_at(entry: bytes) -> str:
+    """The ``recorded_at`` of canonical entry bytes, without parsing them: canonical entries put
+    the top-level member after the payload, and nothing after it can hold that text (see
+    ``envelope._without_signature``), so the last occurrence is the one."""
+    at = entry.rindex(b'"recorded_at":"') + 15
+    return entry[at : at + 27].decode()
+
+
+def parse_row(row: Row) -> Entry:
+    """A stored row's entry, parsed; ``IntegrityError`` naming the row when it is malformed."""
     try:
         return parse_entry(row.entry)
     except EntryError as e:

@@ -21,7 +21,7 @@ from typing import Any
 
 import fastjsonschema
 
-from ledger import canonical, catalogue
+from ledger import canonical, catalogue, semantics, values
 from ledger.envelope import Envelope
 from ledger.errors import InputError
 
@@ -86,14 +86,15 @@ def commit(
             raise InputError(
                 name, f"{payload[name]!r} is not {schema.get('description', 'valid')}"
             ) from None
+        if schema.get("pattern") == semantics.ONE_LINE_PATTERN:
+            problem = values.line_problem(payload[name])
+            if problem is not None:
+                raise InputError(name, problem)
         value = canonical.encode(payload[name])
         salt = new_salt()
         out[name] = commitment(salt, value)
         held.append(Held(name, salt, value))
     return out, tuple(held)
-
-
-REDACTION = "PersonalDataRedacted"
 
 
 def redactions(events: Iterable[Envelope]) -> dict[tuple[int, str], int]:

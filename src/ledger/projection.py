@@ -3,42 +3,31 @@ as far as the ledger knew at an instant, and on what evidence?
 
 Two steps, both pure. ``World`` folds the governance events (statute articles, assemblies and
 votes, profit allocations, repayments, director pay, board reviews, special reports), applying
-corrections and retractions as they come; it is plain data, so a materialised view can store it
-and fold only the events recorded since. ``evaluate`` reads a World against the rules
-(``projections/conditions.toml``) for one year. Two time axes: effective dates decide what was in
-force; ``as_known_at`` cuts the events at a recorded instant (a prefix, since recorded-at never
-decreases), so "2023 as filed" ignores corrections recorded in 2025.
+corrections and retractions as they come; the events it is given are those the rulebook admitted
+(``Ledger.judged``: a correction from a key that may not sign its target never reaches it).
+``evaluate`` reads a World against the rules (``projections/conditions.toml``) for one year, and
+marks the evidence recorded late: after a checkpoint that had closed its year. Two time axes:
+effective dates decide what was in force; ``as_known_at`` cuts the events at a recorded instant
+(a prefix, since recorded-at never decreases), so "2023 as filed" ignores corrections recorded in
+2025.
 """
 
 from __future__ import annotations
 
 import calendar
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-import orjson
-
+from ledger import rulebook
+from ledger.catalogue import CORRECTIONS, TRACKED
 from ledger.envelope import Envelope
 from ledger.rules import Condition, Rules, load
 
-TRACKED = frozenset(
-    {
-        "StatuteArticleAdopted",
-        "StatuteArticleRepealed",
-        "AssemblyHeld",
-        "ResolutionVoted",
-        "ProfitAllocated",
-        "ShareholderResigned",
-        "DirectorRemunerationDecided",
-        "BoardReviewRecorded",
-        "SpecialReportAdopted",
-    }
-)
 STATUSES = ("met", "breached", "not_evidenced")
-CORRECTIONS = frozenset({"EventCorrected", "EventRetracted"})
 
 
 # --- the fold --------------------------------------------------------------------------------
@@ -47,19 +36,24 @@ CORRECTIONS = frozenset({"EventCorrected", "EventRetracted"})
 @dataclass
 class World:
     """The governance facts of a ledger prefix: tracked events by sequence number, each with its
-    current effective date and payload (corrections applied, retractions removed)."""
+    current effective date and payload (corrections applied, retractions removed) and the seq of
+    the event that last set them (``recorded``: itself, or its latest correction)."""
 
     size: int = 0
     last_recorded_at: str = ""
     events: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # The checkpoints recorded in the prefix, as (size, last year they closed): what makes an
+    # event recorded after one, about a year it closed, a late entry.
+    closed: list[tuple[int, int]] = field(default_factory=list)
     tracked: frozenset[str] = field(default=TRACKED, compare=False)
     # Tracked types of which only the newest event per key (these payload fields) is kept, so
     # that a million figures cost a few hundred entries. Needs ``settled``: what the
     # corrections and retractions of the folded prefix do to such events, known beforehand
     # (the fold drops an event once a newer one shares its key, so a later correction could
-    # not reach it): target seq -> (final payload, effective date), or None when retracted.
+    # not reach it): target seq -> (final payload, effective date, the correction's seq), or
+    # None when retracted.
     newest: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
-    settled: dict[int, tuple[dict[str, Any], str] | None] = field(
+    settled: dict[int, tuple[dict[str, Any], str, int] | None] = field(
         default_factory=dict, compare=False
     )
     _newest_at: dict[tuple[Any, ...], int] = field(default_factory=dict, compare=False)
@@ -78,6 +72,7 @@ class World:
                 "type": env.type,
                 "effective": env.effective,
                 "payload": env.payload,
+                "recorded": env.seq,
             }
         elif env.type in CORRECTIONS and env.payload["event"] in self.settled:
             return  # applied when its target was folded
@@ -86,41 +81,35 @@ class World:
             if target is not None:
                 target["payload"] = env.payload["replacement"]
                 target["effective"] = env.effective
+                target["recorded"] = env.seq
         elif env.type == "EventRetracted":
             self.events.pop(env.payload["event"], None)
 
     def _keep_newest(self, env: Envelope) -> None:
-        payload, effective = env.payload, env.effective
+        payload, effective, recorded = env.payload, env.effective, env.seq
         if env.seq in self.settled:
             fate = self.settled[env.seq]
             if fate is None:
                 return
-            payload, effective = fate
+            payload, effective, recorded = fate
         key = (env.type, *(payload.get(name) for name in self.newest[env.type]))
         older = self._newest_at.get(key)
         if older is not None:
             del self.events[older]
         self._newest_at[key] = env.seq
-        self.events[env.seq] = {"type": env.type, "effective": effective, "payload": payload}
+        self.events[env.seq] = {
+            "type": env.type,
+            "effective": effective,
+            "payload": payload,
+            "recorded": recorded,
+        }
 
-    def to_bytes(self) -> bytes:
-        if self.newest:
-            raise ValueError("a World keeping only the newest events is not stored as a view")
-        return orjson.dumps(
-            {
-                "size": self.size,
-                "last_recorded_at": self.last_recorded_at,
-                "events": {str(k): v for k, v in self.events.items()},
-            },
-            option=orjson.OPT_SORT_KEYS,
-        )
-
-    @classmethod
-    def from_bytes(cls, data: bytes) -> World:
-        obj = orjson.loads(data)
-        return cls(
-            obj["size"], obj["last_recorded_at"], {int(k): v for k, v in obj["events"].items()}
-        )
+    def late(self, seq: int) -> tuple[int, int] | None:
+        """The checkpoint (size, year closed) by which tracked event ``seq``, as it stands now,
+        is a late entry; None when it is not one."""
+        event = self.events[seq]
+        day = date.fromisoformat(event["effective"])
+        return next((c for c in self.closed if rulebook.is_late(event["recorded"], day, c)), None)
 
 
 def fold(
@@ -176,12 +165,37 @@ def _finding(seq: int, code: str, **args: object) -> Finding:
 
 
 @dataclass(frozen=True, slots=True)
+class Late:
+    """Evidence recorded late: ``recorded_by`` (the event itself, or the correction that last
+    changed it) came after checkpoint ``checkpoint_size``, which had closed ``covered_until``,
+    the year of its effective date or a later one."""
+
+    seq: int
+    type: str
+    effective: str
+    recorded_by: int
+    checkpoint_size: int
+    covered_until: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "type": self.type,
+            "effective": self.effective,
+            "recorded_by": self.recorded_by,
+            "checkpoint_size": self.checkpoint_size,
+            "covered_until": f"{self.covered_until}-12-31",
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class ConditionResult:
     id: str
     title: str
     status: str
     evidence: tuple[int, ...]
     findings: tuple[Finding, ...]
+    late: tuple[int, ...] = ()  # the evidence recorded late (``Compliance.late_entries``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +204,7 @@ class Compliance:
     as_known_at: str | None
     size: int  # events folded: the ledger prefix this answer rests on
     conditions: tuple[ConditionResult, ...]
+    late_entries: tuple[Late, ...] = ()
 
     @property
     def breached(self) -> bool:
@@ -206,9 +221,11 @@ class Compliance:
                     "status": c.status,
                     "evidence": list(c.evidence),
                     "findings": [{"seq": f.seq, "message": f.message} for f in c.findings],
+                    "late": list(c.late),
                 }
                 for c in self.conditions
             ],
+            "late_entries": [e.to_json() for e in self.late_entries],
         }
 
 
@@ -252,7 +269,23 @@ def evaluate(
     known = (as_known_at or world.last_recorded_at or f"{year}-12-31")[:10]
     context = _Year(world, year, date.fromisoformat(known), rules)
     results = tuple(context.condition(c, lang) for c in rules.conditions)
-    return Compliance(year, as_known_at, world.size, results)
+    late = late_entries(world, {seq for c in results for seq in c.evidence})
+    marked = {e.seq for e in late}
+    results = tuple(
+        dataclasses.replace(c, late=tuple(s for s in c.evidence if s in marked)) for c in results
+    )
+    return Compliance(year, as_known_at, world.size, results, late)
+
+
+def late_entries(world: World, seqs: Iterable[int]) -> tuple[Late, ...]:
+    """Those of the tracked events ``seqs`` that were recorded late (``World.late``)."""
+    found = []
+    for seq in sorted(set(seqs) & set(world.events)):
+        closed = world.late(seq)
+        if closed is not None:
+            event = world.events[seq]
+            found.append(Late(seq, event["type"], event["effective"], event["recorded"], *closed))
+    return tuple(found)
 
 
 class _Year:

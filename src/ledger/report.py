@@ -16,20 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ledger import charts, formatting
-from ledger.projection import TRACKED, Compliance, World, evaluate
+from ledger.catalogue import REPORTED
+from ledger.projection import Compliance, World, evaluate, late_entries
 from ledger.resources import data_dir
 
 FORMAT = "coop-ledger/report/v1"
-REPORT_TYPES = TRACKED | {
-    "LedgerOpened",
-    "LegalFormChanged",
-    "AccreditationGranted",
-    "AccreditationPresumed",
-    "AccreditationWithdrawn",
-    "BoardMeetingHeld",
-    "MetricSubmitted",
-    "NarrativeSubmitted",
-}
+REPORT_TYPES = REPORTED
 LANGUAGES = ("fr", "nl", "en")
 # Narrative sections the report places outside "activities and means": the legal framework's
 # prose goes with the computed framework; the seed's conditions table is replaced by the
@@ -316,7 +308,8 @@ class _Builder:
             label = p.get(f"label_{self.lang}") or p.get("label_fr") or p["name"]
             unit = self.m["units"].get(p["unit"], p["unit"])
             phrase = formatting.figure(p["value"], unit, p.get("qualifier"), self.lang)
-            lines.append(self.say("figure_line", seq=seq, label=label, phrase=phrase))
+            line = self.say("figure_line", seq=seq, label=label, phrase=phrase)
+            lines.append(line + (self.m["late_mark"] if self.world.late(seq) else ""))
         series: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for (year, name), (_, p) in sorted(latest.items()):
             if p.get("period", "annual") == "annual":
@@ -340,6 +333,21 @@ class _Builder:
                 }
             )
         return lines, svgs
+
+    def late(self) -> list[str]:
+        """The events the report cites that were recorded late (``projection.late_entries``)."""
+        return [
+            self.say(
+                "late_line",
+                seq=e.seq,
+                kind=e.type,
+                date=self.date(e.effective),
+                recorded=e.recorded_by,
+                size=e.checkpoint_size,
+                year=e.covered_until,
+            )
+            for e in late_entries(self.world, self.cited)
+        ]
 
     def findings(self, result: Compliance) -> list[str]:
         lines = []
@@ -396,5 +404,6 @@ def build(world: World, year: int, lang: str, provenance: Provenance) -> dict[st
         "provenance": b.provenance_text(),
         "compliance": result,
     }
+    model["late"] = b.late()
     model["cited"] = sorted(b.cited - {0})
     return model

@@ -26,8 +26,9 @@ from ledger.envelope import Entry
 from ledger.errors import InputError, IntegrityError
 from ledger.keys import SigningKey
 from ledger.ledger import Draft, Ledger
+from ledger.projected import world
 from ledger.resources import data_dir
-from ledger.views import world
+from ledger.verify import require_intact, verify_ledger
 
 FORMATS = ("md", "html", "pdf")
 _MARKER = re.compile(rb"<!-- (\{\"as_known_at\".*?\}) -->|^// (\{\"as_known_at\".*?\})$", re.M)
@@ -105,13 +106,19 @@ def produce(
     fmt: str = "md",
     as_known_at: str | None = None,
     upto: int | None = None,
+    *,
+    verified: bool = False,
 ) -> Produced:
     """The report of ``year`` as known at ``as_known_at`` (None: now), or on the first ``upto``
-    events (what ``verify`` replays)."""
+    events (what ``verify`` replays). The whole ledger is verified first, unless the caller
+    just did (``verified``): a report never rests on a store that does not verify. Raises
+    ``IntegrityError`` when it does not."""
     if fmt not in FORMATS:
         raise InputError("--format", f"{fmt!r}; expected one of {', '.join(FORMATS)}")
     if lang not in report.LANGUAGES:
         raise InputError("--lang", f"{lang!r}; expected one of {', '.join(report.LANGUAGES)}")
+    if not verified:
+        require_intact(verify_ledger(ledger.store, ledger.id))
     folded = world(ledger, as_known_at, upto=upto, start=report.new_world())
     provenance = report.Provenance(
         ledger=str(ledger.id),
@@ -149,8 +156,10 @@ def marker_of(data: bytes) -> dict[str, Any]:
 
 
 def verify(ledger: Ledger, data: bytes) -> Produced:
-    """Recompute a report file from the ledger; raises ``IntegrityError`` unless identical."""
+    """Recompute a report file from the ledger, which must verify; raises ``IntegrityError``
+    unless it does and the file is identical."""
     marker = marker_of(data)
+    require_intact(verify_ledger(ledger.store, ledger.id))
     if marker["ledger"] != str(ledger.id):
         raise InputError("FILE", f"the report is of ledger {marker['ledger']}, not {ledger.id}")
     if marker["size"] > ledger.size():
@@ -166,6 +175,7 @@ def verify(ledger: Ledger, data: bytes) -> Produced:
         marker["output"],
         marker["as_known_at"],
         upto=marker["size"],
+        verified=True,
     )
     if again.provenance.root != marker["root"]:
         raise IntegrityError(
@@ -198,8 +208,9 @@ def _sections(markdown: bytes) -> dict[str, list[str]]:
 
 def diff(ledger: Ledger, year: int, since: str, until: str | None, lang: str = "fr") -> str:
     """What changed in ``year``'s report between two instants, section by section."""
-    before = _sections(produce(ledger, year, lang, "md", since).data)
-    after = _sections(produce(ledger, year, lang, "md", until).data)
+    require_intact(verify_ledger(ledger.store, ledger.id))
+    before = _sections(produce(ledger, year, lang, "md", since, verified=True).data)
+    after = _sections(produce(ledger, year, lang, "md", until, verified=True).data)
     out = []
     for name in list(dict.fromkeys([*before, *after])):
         if name in ("-", report.messages(lang)["provenance"]):

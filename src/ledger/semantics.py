@@ -1,34 +1,16 @@
-"""What a payload means beyond its schema: references to earlier events, outcomes that must agree
-with counts, corrections that must fit what they correct, and the effective date an event takes
-by default. Pure functions over payloads; the ledger feeds them what the store holds.
+"""What a payload means beyond its schema: the references it makes to earlier events, outcomes
+that must agree with counts, text that must be one clean line, and the effective date an event
+takes by default. Pure functions over payloads; ``rulebook`` calls them on every path.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from ledger import catalogue, values
-from ledger.errors import InputError
-
-CORRECTION_TYPES = frozenset({"EventCorrected", "EventRetracted"})
-EFFECTIVE_REQUIRED_BY_DEED = frozenset({"StatuteArticleAdopted", "StatuteArticleRepealed"})
-
-# Types that no correction or retraction may target (docs/EVENTS.md, "Corrections").
-NOT_CORRECTABLE = frozenset(
-    {
-        "LedgerOpened",
-        "SignerEnrolled",
-        "SignerRevoked",
-        "SignerKeyRotated",
-        "PersonalDataRedacted",
-        "EventCorrected",
-        "EventRetracted",
-        "CheckpointRecorded",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +26,7 @@ class Reference:
 def references(event_type: str, version: int, payload: Mapping[str, Any]) -> list[Reference]:
     """The references a payload makes, read off the schema's ``x-ref`` annotations."""
     refs = []
-    for name, is_list, allowed in _reference_fields(event_type, version):
+    for name, is_list, allowed in reference_fields(event_type, version):
         value = payload.get(name)
         if is_list and isinstance(value, list):
             refs += [
@@ -73,13 +55,10 @@ def shifted(
     return out
 
 
-_RefField = tuple[str, bool, frozenset[str]]  # field name, is a list of refs, types allowed
-
-
 @functools.cache
-def _reference_fields(
-    event_type: str, version: int
-) -> tuple[tuple[str, bool, frozenset[str]], ...]:
+def reference_fields(event_type: str, version: int) -> tuple[tuple[str, bool, frozenset[str]], ...]:
+    """Each field of the type that refers to other events, read off the schema's ``x-ref``:
+    (its name, whether it holds a list of them, the types they may be)."""
     # Per type, once: most events (figures) refer to nothing and should pay nothing for it.
     try:
         properties = catalogue.schema(event_type, version).get("properties", {})
@@ -92,23 +71,6 @@ def _reference_fields(
         elif "x-ref" in spec.get("items", {}):
             fields.append((name, True, frozenset(spec["items"]["x-ref"])))
     return tuple(fields)
-
-
-def check_references(
-    seq: int, refs: list[Reference], type_of: Mapping[int, str]
-) -> tuple[str, str] | None:
-    """The first reference of event ``seq`` that does not point to an earlier event of an
-    allowed type, as (field, message); ``type_of`` maps earlier sequence numbers to types."""
-    for ref in refs:
-        if ref.seq >= seq:
-            return ref.field, f"{ref.seq} is not an earlier event (this is event {seq})"
-        found = type_of.get(ref.seq)
-        if found is None:
-            return ref.field, f"there is no event {ref.seq}"
-        if not ref.admits(found):
-            wanted = " or ".join(sorted(ref.allowed))
-            return ref.field, f"event {ref.seq} is a {found}, expected a {wanted}"
-    return None
 
 
 def majority_reached(majority: str, votes_for: int, votes_against: int, abstaining: int) -> bool:
@@ -127,83 +89,90 @@ def majority_reached(majority: str, votes_for: int, votes_against: int, abstaini
     return rules[majority]
 
 
-def check_payload(event_type: str, payload: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Rules inside one payload that a schema cannot say, as (field, message), or None."""
-    if event_type == "ResolutionVoted":
-        cast = payload["votes_for"] + payload["votes_against"] + payload["votes_abstaining"]
-        if payload["max_votes_single_shareholder"] > cast:
-            return "max_votes_single_shareholder", (
-                f"{payload['max_votes_single_shareholder']} is more than the {cast} votes cast"
-            )
-        reached = majority_reached(
-            payload["majority_required"],
-            payload["votes_for"],
-            payload["votes_against"],
-            payload["votes_abstaining"],
-        )
-        if reached != payload["adopted"]:
-            verdict = "carry" if reached else "do not carry"
-            return "adopted", (
-                f"{str(payload['adopted']).lower()} contradicts the counts: "
-                f"{payload['votes_for']} for, {payload['votes_against']} against, "
-                f"{payload['votes_abstaining']} abstaining {verdict} a "
-                f"{payload['majority_required'].replace('_', ' ')} majority"
-            )
-    return None
-
-
-def validate(event_type: str, version: int, payload: Mapping[str, Any]) -> None:
-    """Schema, then the payload's own rules; raises ``InputError`` naming the field."""
-    catalogue.validate(event_type, version, dict(payload))
-    problem = check_payload(event_type, payload)
-    if problem is not None:
-        raise InputError(*problem)
-
-
-def check_correction(
-    event_type: str,
-    payload: Mapping[str, Any],
-    target_type: str,
-    target_schema: int,
-    retracted: bool,
+def check_payload(
+    event_type: str, version: int, payload: Mapping[str, Any]
 ) -> tuple[str, str] | None:
-    """Whether a correction or retraction may target an event of ``target_type``."""
-    if target_type in NOT_CORRECTABLE:
-        return "event", f"a {target_type} cannot be corrected or retracted"
-    if retracted:
-        return "event", f"event {payload['event']} was retracted; it cannot change any more"
-    if event_type == "EventCorrected":
-        try:
-            validate(target_type, target_schema, payload["replacement"])
-        except InputError as e:
-            return f"replacement.{e.field}", str(e).split(": ", 1)[1]
+    """Rules inside one schema-valid payload that a schema cannot say, as (field, message), or
+    None: counts that must agree, one-line fields free of control and bidirectional-override
+    characters, reasons that say something."""
+    for path in _one_line_fields(event_type, version):
+        value: Any = payload
+        for name in path:
+            value = value.get(name) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            problem = values.line_problem(value)
+            if problem is not None:
+                return ".".join(path), problem
+    reason = payload.get("reason")
+    if isinstance(reason, str) and not reason.strip():
+        return "reason", f"{reason!r} is blank; give a reason for the record"
+    rule = _RULES.get(event_type)
+    return rule(payload) if rule is not None else None
+
+
+# The schemas' one-line pattern: where a field has it, the field is one line of text.
+ONE_LINE_PATTERN = "^[^\\n\\r]+$"
+
+
+@functools.cache
+def _one_line_fields(event_type: str, version: int) -> tuple[tuple[str, ...], ...]:
+    try:
+        found = catalogue.schema(event_type, version)
+    except KeyError:
+        return ()
+    return tuple(_lines_below(found, ()))
+
+
+def _lines_below(spec: Mapping[str, Any], path: tuple[str, ...]) -> list[tuple[str, ...]]:
+    found = []
+    for name, sub in spec.get("properties", {}).items():
+        if sub.get("type") == "string" and sub.get("pattern") == ONE_LINE_PATTERN:
+            found.append((*path, name))
+        elif sub.get("type") == "object":
+            found += _lines_below(sub, (*path, name))
+    return found
+
+
+def _resolution(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    cast = votes_cast(payload)
+    if payload["max_votes_single_shareholder"] > cast:
+        return "max_votes_single_shareholder", (
+            f"{payload['max_votes_single_shareholder']} is more than the {cast} votes cast"
+        )
+    reached = majority_reached(
+        payload["majority_required"],
+        payload["votes_for"],
+        payload["votes_against"],
+        payload["votes_abstaining"],
+    )
+    if reached != payload["adopted"]:
+        verdict = "carry" if reached else "do not carry"
+        return "adopted", (
+            f"{str(payload['adopted']).lower()} contradicts the counts: "
+            f"{payload['votes_for']} for, {payload['votes_against']} against, "
+            f"{payload['votes_abstaining']} abstaining {verdict} a "
+            f"{payload['majority_required'].replace('_', ' ')} majority"
+        )
     return None
 
 
-# Where an event's effective date comes from when the command gives none: a date field of its
-# payload, the year's last day, or the effective date of the event a field refers to.
-_EFFECTIVE: dict[str, tuple[str, str]] = {
-    "AssemblyHeld": ("field", "date"),
-    "BoardMeetingHeld": ("field", "date"),
-    "AccreditationGranted": ("field", "decision_date"),
-    "AccreditationWithdrawn": ("field", "decision_date"),
-    "AccreditationPresumed": ("field", "since"),
-    "DirectorAppointed": ("field", "mandate_start"),
-    "DirectorLeft": ("field", "date"),
-    "ShareholderResigned": ("field", "repaid_on"),
-    "MetricSubmitted": ("year", "year"),
-    "NarrativeSubmitted": ("year", "year"),
-    "AccountsApproved": ("ref", "assembly"),
-    "ProfitAllocated": ("ref", "resolution"),
-    "ResolutionVoted": ("ref", "assembly"),
-    "StatuteArticleAdopted": ("ref", "resolution"),
-    "StatuteArticleRepealed": ("ref", "resolution"),
-    "LegalFormChanged": ("ref", "resolution"),
-    "DirectorRemunerationDecided": ("ref", "resolution"),
-    "BoardReviewRecorded": ("ref", "meeting"),
-    "SpecialReportAdopted": ("ref", "meeting"),
-    "EventCorrected": ("ref", "event"),
-    "EventRetracted": ("ref", "event"),
+def votes_cast(payload: Mapping[str, Any]) -> int:
+    """The votes a resolution counts: for, against and abstaining."""
+    return int(payload["votes_for"] + payload["votes_against"] + payload["votes_abstaining"])
+
+
+def _board_meeting(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    present, in_office = payload["directors_present"], payload.get("directors_in_office")
+    if in_office is not None and present > in_office:
+        return "directors_present", (
+            f"{present} directors present, more than the {in_office} in office"
+        )
+    return None
+
+
+_RULES: dict[str, Callable[[Mapping[str, Any]], tuple[str, str] | None]] = {
+    "ResolutionVoted": _resolution,
+    "BoardMeetingHeld": _board_meeting,
 }
 
 
@@ -211,7 +180,8 @@ def default_effective(
     event_type: str, payload: Mapping[str, Any], effective_of: Mapping[int, str]
 ) -> str | None:
     """The effective date an event takes when none is given; None: the recording day."""
-    how, name = _EFFECTIVE.get(event_type, ("", ""))
+    known = catalogue.BY_NAME.get(event_type)
+    how, name = known.effective if known is not None and known.effective else ("", "")
     value = payload.get(name)
     if how == "field" and isinstance(value, str):
         # It becomes the envelope's effective date, which must be a real one to verify; the

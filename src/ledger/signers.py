@@ -16,9 +16,8 @@ from typing import Any
 
 from ledger.catalogue import SIGNING_ROLES
 from ledger.envelope import Envelope
+from ledger.errors import InputError
 from ledger.keys import key_id
-
-REGISTRY_TYPES = frozenset({"LedgerOpened", "SignerEnrolled", "SignerRevoked", "SignerKeyRotated"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,10 +33,22 @@ class Signer:
 
 @dataclass(frozen=True, slots=True)
 class Refusal:
-    """Why an event may not stand at its place; ``reason`` is a stable short code."""
+    """Why an event may not stand at its place; ``reason`` is a stable short code, ``field``
+    the payload field at fault when one is (an input error names it)."""
 
     reason: str
     detail: str
+    field: str = ""
+
+    def error(self) -> InputError:
+        """The refusal as the input error a writer gets: the field at fault, else the key."""
+        if self.field:
+            return InputError(self.field, self.detail)
+        return InputError("--key", f"{self.reason}: {self.detail}")
+
+    def described(self) -> str:
+        """The refusal's detail, naming its field: what a verification failure says."""
+        return f"{self.field}: {self.detail}" if self.field else self.detail
 
 
 def public_key_of(payload: dict[str, Any]) -> bytes | None:

@@ -18,37 +18,40 @@ The SQL is written once, with ``?`` placeholders and types both dialects accept;
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from uuid import UUID
+from weakref import WeakSet
 
 from eventsourcing.persistence import IntegrityError as RecordConflict
 from eventsourcing.persistence import PersistenceError
-from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteDatastore
 
 from ledger.errors import InputError, LedgerStateError, StoreError
 
 EVENTS_TABLE = "stored_events"
 NODES_TABLE = "merkle_nodes"
-VIEWS_TABLE = "projection_views"
 PERSONAL_TABLE = "personal_data"
 LOCK_TIMEOUT_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 5
+# How long the purge after an erasure waits for readers whose snapshot predates it to finish:
+# the store's own reads are short transactions, so only a reader parked in one waits it out.
+PURGE_WAIT_SECONDS = 5
 PAGE = 2000
 T = TypeVar("T")
+_log = logging.getLogger(__name__)
 
 _NODES = (
     f"CREATE TABLE IF NOT EXISTS {NODES_TABLE} (ledger TEXT NOT NULL, level INTEGER NOT NULL, "
     "idx BIGINT NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (ledger, level, idx)){suffix}"
-)
-_VIEWS = (
-    f"CREATE TABLE IF NOT EXISTS {VIEWS_TABLE} (ledger TEXT NOT NULL, name TEXT NOT NULL, "
-    "size BIGINT NOT NULL, state {blob} NOT NULL, PRIMARY KEY (ledger, name))"
 )
 # Clear values of personal fields (ledger.personal): outside the signed entries, erasable, so
 # no append-only trigger guards this table.
@@ -108,6 +111,11 @@ class Store:
     _recorder: Any
     # The column that numbers events in insertion order across ledgers.
     _insertion_order: str
+    # Why the bytes of the values the last erasing ``append`` deleted may still be in the
+    # database files (None: purged); also logged as a warning.
+    remnant: str | None = None
+    # What ``_purge`` runs, as the user can run it again.
+    _purge_statement: str
 
     def _sql(self, statement: str) -> str:
         """``statement`` in this dialect's placeholder style."""
@@ -182,13 +190,27 @@ class Store:
             f"originator_id = ? AND originator_version IN ({marks})", (ledger.hex, *seqs)
         )
 
-    def read_topics(self, ledger: UUID, topics: Sequence[str]) -> list[Row]:
-        """The events of ``ledger`` whose stored type is one of ``topics``, in order."""
+    def read_topics(
+        self, ledger: UUID, topics: Sequence[str], upto: int | None = None
+    ) -> list[Row]:
+        """The events of ``ledger`` whose stored type is one of ``topics`` (with ``seq <=
+        upto``), in order."""
+        return list(self.topics(ledger, topics, upto))
+
+    def topics(self, ledger: UUID, topics: Sequence[str], upto: int | None = None) -> Iterator[Row]:
+        """``read_topics``, a page at a time (a type may have a million events)."""
         marks = ",".join("?" * len(topics))
-        return self._rows(
-            f"originator_id = ? AND topic IN ({marks}) ORDER BY originator_version",
-            (ledger.hex, *topics),
-        )
+        after, limit = 0, 2**62 if upto is None else upto
+        while True:
+            page = self._rows(
+                f"originator_id = ? AND topic IN ({marks}) AND originator_version > ? AND "
+                f"originator_version <= ? ORDER BY originator_version LIMIT {PAGE}",
+                (ledger.hex, *topics, after, limit),
+            )
+            yield from page
+            if len(page) < PAGE:
+                return
+            after = page[-1].seq
 
     def append(
         self,
@@ -200,9 +222,11 @@ class Store:
     ) -> None:
         """Insert ``rows`` and the Merkle tree ``nodes`` they complete in one transaction, with
         the clear ``personal`` values (seq, field, salt, value) they commit to, deleting the
-        ``erase`` ones (seq, field) that a redaction among them erases.
+        ``erase`` ones (seq, field) that a redaction among them erases; then purge the erased
+        bytes from the database files (``_purge``).
 
-        Raises ``Conflict`` when a sequence number is taken, ``StoreError`` on any other failure.
+        Raises ``Conflict`` when a sequence number is taken, ``StoreError`` on any other failure
+        of the transaction. A purge that fails raises nothing (see ``remnant``).
         """
         try:
             with self._datastore.transaction(commit=True) as c:
@@ -216,18 +240,43 @@ class Store:
                         self._sql(f"INSERT INTO {PERSONAL_TABLE} VALUES (?,?,?,?,?)"),
                         [(ledger.hex, *p) for p in personal],
                     )
-                if erase:
-                    c.executemany(
-                        self._sql(
-                            f"DELETE FROM {PERSONAL_TABLE} WHERE ledger = ? AND seq = ? "
-                            "AND field = ?"
-                        ),
-                        [(ledger.hex, seq, name) for seq, name in erase],
-                    )
+                token = self._erase(c, ledger, erase) if erase else None
         except RecordConflict as e:
             raise Conflict(str(e)) from e
         except (PersistenceError, sqlite3.Error) as e:
             raise self._write_error(e) from e
+        if erase:
+            self._after_erasure(token)
+
+    def _erase(self, cursor: Any, ledger: UUID, erase: Sequence[tuple[int, str]]) -> str | None:
+        """Delete the ``erase`` values (seq, field); returns what ``_purge`` needs to know of
+        the deleting transaction."""
+        cursor.executemany(
+            self._sql(f"DELETE FROM {PERSONAL_TABLE} WHERE ledger = ? AND seq = ? AND field = ?"),
+            [(ledger.hex, seq, name) for seq, name in erase],
+        )
+        return None
+
+    def _after_erasure(self, token: str | None) -> None:
+        # The erasure is committed: whatever the purge meets, the redaction stands and its
+        # command succeeds. A raise here would read as a failed redaction that a retry then
+        # refuses ("redacted already"), so the user is told what stays on disk instead.
+        try:
+            self.remnant = self._purge(token)
+        except (PersistenceError, sqlite3.Error) as e:
+            self.remnant = f"{self._purge_statement} failed ({_first_line(e)}); run it again"
+        if self.remnant is not None:
+            _log.warning(
+                "warning: the erasure is recorded and the clear values are deleted from %s, "
+                "but their bytes may remain in its files: %s",
+                self.target,
+                self.remnant,
+            )
+
+    def _purge(self, token: str | None) -> str | None:
+        """Remove the bytes of values just erased from the database files, after the commit;
+        returns why some may remain, or None."""
+        raise NotImplementedError
 
     def _write_error(self, error: Exception) -> StoreError:
         """One line saying why a write failed; a lock that another writer held past the bound
@@ -323,35 +372,6 @@ class Store:
     def _has_table(self, name: str) -> bool:
         raise NotImplementedError
 
-    def view(self, ledger: UUID, name: str) -> tuple[int, bytes] | None:
-        """A materialised view's state and the ledger size it covers; None if none is kept."""
-        try:
-            rows = self._query(
-                f"SELECT size, state FROM {VIEWS_TABLE} WHERE ledger = ? AND name = ?",
-                (ledger.hex, name),
-            )
-        except StoreError:
-            return None  # a store opened read-only before views existed has no table
-        return (rows[0][0], _blob(rows[0][1])) if rows else None
-
-    def save_view(self, ledger: UUID, name: str, size: int, state: bytes) -> None:
-        """Keep a view's state at ``size``, unless a larger one is kept already.
-
-        Views are caches: rebuilt from the events at will, never trusted for integrity.
-        """
-        try:
-            with self._datastore.transaction(commit=True) as c:
-                c.execute(
-                    self._sql(
-                        f"INSERT INTO {VIEWS_TABLE} VALUES (?,?,?,?) ON CONFLICT (ledger, name) "
-                        "DO UPDATE SET size = excluded.size, state = excluded.state "
-                        f"WHERE excluded.size > {VIEWS_TABLE}.size"
-                    ),
-                    (ledger.hex, name, size, state),
-                )
-        except (PersistenceError, sqlite3.Error) as e:
-            raise self._write_error(e) from e
-
     def close(self) -> None:
         self._datastore.close()
 
@@ -369,10 +389,35 @@ def _is_busy(error: BaseException) -> bool:
     return False
 
 
+class _SecureDeleteDatastore(SQLiteDatastore):
+    """eventsourcing's SQLite datastore, whose connections overwrite what they delete with
+    zeros (``PRAGMA secure_delete``): without it an erased personal value stays readable in
+    the file's free space. Builds of SQLite differ in the default (Debian's is on, SQLite's
+    own is off), and the setting lives per connection, not in the file."""
+
+    def __init__(self, db_name: str, **options: Any) -> None:
+        super().__init__(db_name, **options)
+        self._secured: WeakSet[SQLiteConnection] = WeakSet()
+
+    @contextmanager
+    def get_connection(self, *, commit: bool) -> Iterator[SQLiteConnection]:
+        # The hook: every statement of the store and of the recorder runs in ``transaction``,
+        # which takes its connection from this public method before its BEGIN. The places
+        # that make connections are private (the pool's ``_create_connection``, which the
+        # datastore builds itself) and a SQLite URI carries no pragmas.
+        with super().get_connection(commit=commit) as conn:
+            if conn not in self._secured:
+                with conn.cursor() as c:
+                    c.execute("PRAGMA secure_delete = ON")
+                self._secured.add(conn)
+            yield conn
+
+
 class SQLiteStore(Store):
     """A SQLite file."""
 
     _insertion_order = "rowid"
+    _purge_statement = "PRAGMA wal_checkpoint(TRUNCATE)"
 
     @staticmethod
     def _tuple_rows(cursor: Any) -> None:
@@ -388,7 +433,7 @@ class SQLiteStore(Store):
         mode = "ro" if read_only else "rwc"
         uri = f"file:{quote(str(path.resolve()))}?mode={mode}"
         try:
-            self._datastore = SQLiteDatastore(uri, lock_timeout=LOCK_TIMEOUT_SECONDS)
+            self._datastore = _SecureDeleteDatastore(uri, lock_timeout=LOCK_TIMEOUT_SECONDS)
             self._recorder = SQLiteApplicationRecorder(self._datastore, EVENTS_TABLE)
             if not read_only:
                 self._create_schema()
@@ -408,7 +453,6 @@ class SQLiteStore(Store):
             for statement in [
                 *self._recorder.create_table_statements,
                 _NODES.format(blob="BLOB", suffix=" WITHOUT ROWID"),
-                _VIEWS.format(blob="BLOB"),
                 _PERSONAL.format(blob="BLOB"),
                 _TOPIC_INDEX,
                 *triggers,
@@ -426,6 +470,28 @@ class SQLiteStore(Store):
 
     def _has_table(self, name: str) -> bool:
         return bool(self._query("SELECT 1 FROM sqlite_master WHERE name = ?", (name,)))
+
+    def _purge(self, token: str | None) -> str | None:
+        # secure_delete zeroed the value in the pages the erasure wrote, but those go to the
+        # -wal file, beside the images written when the value was stored: the checkpoint
+        # copies the zeroed pages into the file and TRUNCATE empties the -wal. It cannot
+        # finish while another connection reads a snapshot from before the erasure (the
+        # file's old pages are what that snapshot reads), so it waits a bounded time for one.
+        with self._datastore.get_connection(commit=True) as conn, conn.cursor() as c:
+            [(bound,)] = c.execute("PRAGMA busy_timeout").fetchall()
+            c.execute(f"PRAGMA busy_timeout = {int(PURGE_WAIT_SECONDS * 1000)}")
+            try:
+                [(busy, _, _)] = c.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+            finally:
+                c.execute(f"PRAGMA busy_timeout = {bound}")
+        if not busy:
+            return None
+        return (
+            "another connection still held a snapshot from before the erasure (or the write "
+            f"lock) after {PURGE_WAIT_SECONDS} s, so the -wal file could not be checkpointed; "
+            "they go at the next erasure, or when the last connection to the file closes (any "
+            "ledger command run while no other connection is open)"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +555,7 @@ class PostgresStore(Store):
     """
 
     _insertion_order = "notification_id"
+    _purge_statement = f"VACUUM FULL {PERSONAL_TABLE}"
 
     @staticmethod
     def _tuple_rows(cursor: Any) -> None:
@@ -534,7 +601,6 @@ class PostgresStore(Store):
     def _create_schema(self) -> None:
         statements = [
             _NODES.format(blob="BYTEA", suffix=""),
-            _VIEWS.format(blob="BYTEA"),
             _PERSONAL.format(blob="BYTEA"),
             _TOPIC_INDEX,
             "CREATE OR REPLACE FUNCTION coop_ledger_append_only() RETURNS trigger "
@@ -561,6 +627,56 @@ class PostgresStore(Store):
             except RecordConflict:
                 if attempt == 2:
                     raise
+
+    def _erase(self, cursor: Any, ledger: UUID, erase: Sequence[tuple[int, str]]) -> str | None:
+        super()._erase(cursor, ledger, erase)
+        cursor.execute("SELECT pg_current_xact_id()::xid::text AS xid")
+        return str(cursor.fetchone()["xid"])
+
+    def _purge(self, token: str | None) -> str | None:
+        # A DELETE leaves the row in the table's file until a vacuum, and a plain VACUUM only
+        # frees its space: the bytes of a row at the low end of its page stay in the page's
+        # free hole (measured: tests/reliability/test_personal.py). VACUUM FULL writes the
+        # live rows to a new file instead. It cannot run in a transaction block: the pool's
+        # connections are in autocommit. It takes the table's ACCESS EXCLUSIVE lock (a small
+        # table: one row per personal value), waiting at most the store's lock bound for it.
+        skipped: list[str] = []
+
+        def note(diagnostic: Any) -> None:
+            # A role that does not own the table gets a WARNING and a skipped table, no error.
+            if diagnostic.severity_nonlocalized == "WARNING":
+                skipped.append(diagnostic.message_primary or "skipped")
+
+        with self._datastore.get_connection() as conn:
+            held = self._wait_for_older_snapshots(conn, str(token))
+            conn.add_notice_handler(note)
+            conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT_SECONDS}s'")
+            try:
+                conn.execute(self._purge_statement)
+            finally:
+                conn.remove_notice_handler(note)
+                if not conn.broken:
+                    conn.execute("RESET lock_timeout")
+        if skipped:
+            return f"{self._purge_statement}: {skipped[0]}; run it as the table's owner"
+        if held:
+            return (
+                f"after {PURGE_WAIT_SECONDS} s, {held} session(s) or slot(s) still held a "
+                f"snapshot from before the erasure, so {self._purge_statement} kept the "
+                "erased rows; run it again once they have ended"
+            )
+        return None
+
+    @staticmethod
+    def _wait_for_older_snapshots(conn: Any, xid: str) -> int:
+        """How many snapshots that can see rows deleted by ``xid`` are left after waiting up
+        to PURGE_WAIT_SECONDS for them to end."""
+        deadline = time.monotonic() + PURGE_WAIT_SECONDS
+        while True:
+            held = int(conn.execute(_OLDER_SNAPSHOTS, (xid,)).fetchone()["held"])
+            if not held or time.monotonic() >= deadline:
+                return held
+            time.sleep(0.05)
 
     def _insert_nodes(self, cursor: Any, ledger: UUID, nodes: Sequence[Node]) -> None:
         # One statement over arrays: psycopg's executemany costs a round of its own per row.
@@ -590,6 +706,25 @@ class PostgresStore(Store):
                 [r.entry for r in rows],
             ),
         )
+
+
+# Sessions whose snapshot may still see a row deleted by transaction %s (an xid): their xmin,
+# or a replication slot's, or a prepared transaction, is no newer. VACUUM keeps such a row, and
+# VACUUM FULL copies it into the new file. Lazy vacuums (autovacuum) hold an xmin that other
+# vacuums ignore.
+_OLDER_SNAPSHOTS = """
+SELECT count(*) AS held FROM (
+    SELECT backend_xmin AS horizon FROM pg_stat_activity
+    WHERE pid <> pg_backend_pid() AND (datname = current_database() OR datname IS NULL)
+        AND pid NOT IN (SELECT pid FROM pg_stat_progress_vacuum)
+    UNION ALL
+    SELECT xmin FROM pg_replication_slots
+    WHERE database = current_database() OR database IS NULL
+    UNION ALL
+    SELECT transaction FROM pg_prepared_xacts WHERE database = current_database()
+) AS snapshots
+WHERE horizon IS NOT NULL AND age(horizon) >= age(%s::xid)
+"""
 
 
 def _probe(target: PostgresTarget, display: str) -> None:

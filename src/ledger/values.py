@@ -16,6 +16,22 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
 MAX_DECIMAL_DIGITS = 40
 
 
+# C0 controls, DEL, C1 controls, and the bidirectional embeddings, overrides and isolates
+# (U+202A-U+202E, U+2066-U+2069): in a name or a place they hide or reorder what a reader sees.
+_NOT_IN_A_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def line_problem(text: str) -> str | None:
+    """Why ``text`` cannot stand as a one-line field (a name, a unit, a place), or None."""
+    found = _NOT_IN_A_LINE.search(text)
+    if found is None:
+        return None
+    return (
+        f"{text!r} holds the character U+{ord(found.group()):04X} at {found.start()}: a "
+        "one-line field takes no control or bidirectional-override characters"
+    )
+
+
 def decimal(field: str, text: str) -> str:
     """A decimal amount as typed, e.g. ``198000000`` or ``-12.50``: kept digit for digit."""
     value = text.strip()

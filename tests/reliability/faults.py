@@ -161,7 +161,9 @@ def _read_child(child: subprocess.Popen[str], tag: str, report: Report) -> set[t
     """The events a finished (or killed) child reported; its failures become violations."""
     out, err = child.communicate(timeout=60)
     reported = set()
-    for line in out.splitlines():
+    # A child killed while it printed leaves its last line cut short: only the lines it ended
+    # (the newline written) are reports.
+    for line in out.split("\n")[:-1]:
         word, _, rest = line.partition(" ")
         if word == "ok":
             name, value = rest.split(" ")
