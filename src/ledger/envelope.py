@@ -252,13 +252,16 @@ def _well_formed(obj: Any) -> Envelope | None:
 
 
 _TYPE_AT_END = re.compile(rb'"type":"([A-Za-z0-9]+)","v":[0-9]+}\Z')
+_TYPE_TAIL = len(b'"type":"') + 64 + len(b'","v":') + 16 + len(b"}")
 
 
 def type_of(entry: bytes) -> str | None:
     """The type of canonical entry bytes, read off their last members (``type`` and ``v`` sort
     last) without parsing them; None when the bytes do not end that way. What a verifier reads
     instead of a store's type column, which anyone with the database can edit."""
-    m = _TYPE_AT_END.search(entry)
+    # Only the tail can hold it (a type name is at most 64 characters): searching the whole
+    # entry would try every position of a payload that may be 200 kB long.
+    m = _TYPE_AT_END.search(entry, max(0, len(entry) - _TYPE_TAIL))
     return m.group(1).decode() if m else None
 
 

@@ -817,7 +817,7 @@ class _Fold:
         try:
             opened = self.open_checkpoint(
                 self.trusted.data,
-                until=self.skip,
+                until=checkpoint.claimed_size(self.trusted.data),
                 not_after=self.now,
                 require_log=self.cosigners is None,
             )
@@ -1021,16 +1021,15 @@ def verify_store(
         cosigners=cosigners,
         after=after,
     )
-    if after is not None:
+    if after is not None or not result.ok:
         return result, tree
-    if result.ok:
-        bad = _first_bad_node(store.node_pages(ledger), tree.levels)
-        if bad is not None:
-            failure = Failure(result.events, "stored-tree-mismatch", bad)
-            return dataclasses.replace(result, failures=(failure,)), tree
-        found = _first_bad_personal(store, ledger, redactions)
-        if found is not None:
-            return dataclasses.replace(result, failures=(found,)), tree
+    bad = _first_bad_node(store.node_pages(ledger), tree.levels)
+    if bad is not None:
+        failure = Failure(result.events, "stored-tree-mismatch", bad)
+        return dataclasses.replace(result, failures=(failure,)), tree
+    found = _first_bad_personal(store, ledger, redactions)
+    if found is not None:
+        return dataclasses.replace(result, failures=(found,)), tree
     return result, tree
 
 

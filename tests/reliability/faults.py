@@ -157,23 +157,29 @@ def check_ledger(target: Target, reported: set[tuple[str, str]], report: Report)
         report.violations.append("an event was stored twice")
 
 
-def _read_child(child: subprocess.Popen[str], tag: str, report: Report) -> set[tuple[str, str]]:
-    """The events a finished (or killed) child reported; its failures become violations."""
-    out, err = child.communicate(timeout=60)
+def _reports(lines: list[str], tag: str, report: Report) -> set[tuple[str, str]]:
+    """The events these lines of a child report; its failures become violations."""
     reported = set()
-    # A child killed while it printed leaves its last line cut short: only the lines it ended
-    # (the newline written) are reports.
-    for line in out.split("\n")[:-1]:
+    for line in lines:
         word, _, rest = line.partition(" ")
         if word == "ok":
             name, value = rest.split(" ")
             reported.add((name, value))
         elif word == "fail":
             report.violations.append(f"{tag}: a write failed: {rest}")
+    report.reported += len(reported)
+    return reported
+
+
+def _read_child(child: subprocess.Popen[str], tag: str, report: Report) -> set[tuple[str, str]]:
+    """The events a finished (or killed) child reported; its failures become violations."""
+    out, err = child.communicate(timeout=60)
+    # A child killed while it printed leaves its last line cut short: only the lines it ended
+    # (the newline written) are reports.
+    reported = _reports(out.split("\n")[:-1], tag, report)
     raw = [w for w in RAW_ERRORS if w in err]
     if raw:
         report.violations.append(f"{tag}: {raw[0]!r} reached stderr: {err.strip()[:300]}")
-    report.reported += len(reported)
     return reported
 
 
@@ -186,8 +192,8 @@ def kill_loop(
     max_delay: float = 1.0,
     reported: set[tuple[str, str]] | None = None,
 ) -> Report:
-    """``kills`` times: start a writer, SIGKILL it after a random delay once it has imported,
-    then check the ledger. The delays are seeded, so a failing run can be replayed.
+    """``kills`` times: start a writer, SIGKILL it a random delay after its first acknowledged
+    write, then check the ledger. The delays are seeded, so a failing run can be replayed.
     ``reported`` (events reported by earlier loops on this ledger) is checked too, and grows."""
     rng = random.Random(seed)
     report = Report(target.backend)
@@ -201,6 +207,9 @@ def kill_loop(
             child.kill()
             report.violations.append(f"{tag}: the writer did not start: {child.communicate()}")
             continue
+        # The random moment starts after its first acknowledged write, however slow the machine
+        # is to get there: a kill before any write would test nothing.
+        reported.update(_reports([child.stdout.readline().strip()], tag, report))
         time.sleep(rng.uniform(0, max_delay))
         os.killpg(child.pid, signal.SIGKILL)
         reported.update(_read_child(child, tag, report))
