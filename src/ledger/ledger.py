@@ -183,26 +183,33 @@ class Ledger:
         return low
 
     def judged(
-        self, types: Iterable[str], upto: int, registry: Registry | None = None
+        self,
+        types: Iterable[str],
+        upto: int,
+        registry: Registry | None = None,
+        *,
+        again: bool = True,
     ) -> Iterator[Envelope]:
         """The events of ``types`` among the first ``upto``, in order, each judged by the
         rulebook as verify judges it but for its link and signature (only a verification of
         every event proves those): its payload, its signer's rights, what it says of earlier
         events. What projections fold. ``registry`` (empty) is folded as the events go, for the
-        caller to read between them. Raises ``IntegrityError`` at the first refused one."""
+        caller to read between them. Raises ``IntegrityError`` at the first refused one.
+        ``again=False``: the caller verified the ledger just now, which judged them all."""
         wanted = frozenset(types)
         registry = Registry() if registry is None else registry
         known = Known(self, upto + 1)
         read = sorted(wanted | catalogue.REGISTRY | rulebook.REMEMBERED)
         for row in self.store.topics(self.id, read, upto):
             env = parse_row(row).envelope
-            refusal = rulebook.check_payload(env) or registry.check(env)
-            if refusal is None and rulebook.needs_context(env.type, env.schema):
-                refusal = rulebook.check_context(env, known, registry)
-            if refusal is not None:
-                raise IntegrityError(env.seq, refusal.reason, refusal.described())
+            if again:
+                refusal = rulebook.check_payload(env) or registry.check(env)
+                if refusal is None and rulebook.needs_context(env.type, env.schema):
+                    refusal = rulebook.check_context(env, known, registry)
+                if refusal is not None:
+                    raise IntegrityError(env.seq, refusal.reason, refusal.described())
+                known.remember(env)
             registry.apply(env)
-            known.remember(env)
             if env.type in wanted:
                 yield env
 

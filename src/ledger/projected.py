@@ -27,11 +27,13 @@ def world(
     *,
     upto: int | None = None,
     start: World | None = None,
+    verified: bool = False,
 ) -> World:
     """The World of the ledger as known at ``as_known_at`` (None: now), or of its first
     ``upto`` events. ``start`` (an empty World with other tracked types, e.g. a report's)
     replaces the compliance World. Raises ``IntegrityError`` at the first event the rulebook
-    refuses."""
+    refuses; ``verified``: the caller just verified the whole ledger, which judged every event
+    by the same rules, so they are not judged again."""
     if upto is not None:
         size = upto
     elif as_known_at is not None:
@@ -44,7 +46,8 @@ def world(
     registry = Registry()
     origin = ledger.origin() if size else ""
     wanted = current.tracked | CORRECTIONS | catalogue.names("checkpoint")
-    for env in ledger.judged(wanted, size, registry):
+    events = ledger.judged(wanted, size, registry, again=not verified)
+    for env in events:
         if env.type == "CheckpointRecorded":
             closed = _closed(env, origin, registry)
             if closed is not None:

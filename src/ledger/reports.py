@@ -119,7 +119,7 @@ def produce(
         raise InputError("--lang", f"{lang!r}; expected one of {', '.join(report.LANGUAGES)}")
     if not verified:
         require_intact(verify_ledger(ledger.store, ledger.id))
-    folded = world(ledger, as_known_at, upto=upto, start=report.new_world())
+    folded = world(ledger, as_known_at, upto=upto, start=report.new_world(), verified=True)
     provenance = report.Provenance(
         ledger=str(ledger.id),
         size=folded.size,
