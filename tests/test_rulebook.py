@@ -253,42 +253,36 @@ def _correct_with_an_invalid_replacement(c: Coop) -> int:
     )
 
 
+def _allocation(c: Coop, **changes: str) -> int:
+    """A profit allocation by the treasurer, its fields as ``changes`` say."""
+    payload = {"year": 2025, "result": "1", "reserved_for_purpose": "0", "total_dividend": "0",
+               "dividend_rate": "0", "nominal_capital": "1"}  # fmt: skip
+    return c.forge(c.treasurer, "ProfitAllocated", payload | changes)
+
+
+def _resolution(c: Coop, **counts: int) -> int:
+    """A second resolution of the assembly, by the secretary, with these counts."""
+    payload = {"assembly": c.seqs["assembly"], "number": 2, "subject": "Budget",
+               "category": "other", "votes_for": 0, "votes_against": 0, "votes_abstaining": 0,
+               "max_votes_single_shareholder": 10, "majority_required": "simple",
+               "adopted": True}  # fmt: skip
+    return c.forge(c.founder, "ResolutionVoted", payload | counts)
+
+
 def _result_that_is_not_a_number(c: Coop) -> int:
-    return c.forge(
-        c.treasurer,
-        "ProfitAllocated",
-        {"year": 2025, "result": "abc", "reserved_for_purpose": "0", "total_dividend": "0",
-         "dividend_rate": "0", "nominal_capital": "1"},
-    )  # fmt: skip
+    return _allocation(c, result="abc")
 
 
 def _dividend_rate_infinity(c: Coop) -> int:
-    return c.forge(
-        c.treasurer,
-        "ProfitAllocated",
-        {"year": 2025, "result": "1", "reserved_for_purpose": "0", "total_dividend": "0",
-         "dividend_rate": "Infinity", "nominal_capital": "1"},
-    )  # fmt: skip
+    return _allocation(c, dividend_rate="Infinity")
 
 
 def _votes_above_those_represented(c: Coop) -> int:
-    return c.forge(
-        c.founder,
-        "ResolutionVoted",
-        {"assembly": c.seqs["assembly"], "number": 2, "subject": "Budget", "category": "other",
-         "votes_for": 290, "votes_against": 20, "votes_abstaining": 0,
-         "max_votes_single_shareholder": 10, "majority_required": "simple", "adopted": True},
-    )  # fmt: skip
+    return _resolution(c, votes_for=290, votes_against=20)
 
 
 def _outcome_against_the_counts(c: Coop) -> int:
-    return c.forge(
-        c.founder,
-        "ResolutionVoted",
-        {"assembly": c.seqs["assembly"], "number": 2, "subject": "Budget", "category": "other",
-         "votes_for": 10, "votes_against": 200, "votes_abstaining": 0,
-         "max_votes_single_shareholder": 10, "majority_required": "simple", "adopted": True},
-    )  # fmt: skip
+    return _resolution(c, votes_for=10, votes_against=200)
 
 
 def _bidi_override_in_a_unit(c: Coop) -> int:

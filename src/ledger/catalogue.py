@@ -9,7 +9,7 @@ Payloads are validated here before anything is signed or written.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -241,7 +241,7 @@ def _validator(event_type: str, version: int) -> Callable[[Any], Any]:
     return fastjsonschema.compile(schema(event_type, version))
 
 
-def validate(event_type: str, version: int, payload: dict[str, Any]) -> None:
+def validate(event_type: str, version: int, payload: Mapping[str, Any]) -> None:
     """Check ``payload`` against its schema; raise ``InputError`` naming the first bad field."""
     try:
         validator = _validator(event_type, version)

@@ -39,22 +39,6 @@ from ledger.envelope import GENESIS_PREV, Envelope
 from ledger.errors import InputError
 from ledger.signers import Refusal, Registry
 
-__all__ = [
-    "START",
-    "Head",
-    "Knowledge",
-    "Refusal",
-    "Target",
-    "check_against_tree",
-    "check_context",
-    "check_link",
-    "check_payload",
-    "is_late",
-    "needs_context",
-    "payload_problem",
-    "validate",
-]
-
 Problem = tuple[str, str]  # (field, message): what an input error names
 
 # --- 1. the link ---------------------------------------------------------------------------
@@ -93,7 +77,7 @@ def payload_problem(event_type: str, version: int, payload: Mapping[str, Any]) -
     """The first thing wrong with a payload of ``event_type`` at ``version``, as (field,
     message): its schema, then the rules a schema cannot say. Needs no other event."""
     try:
-        catalogue.validate(event_type, version, payload)  # type: ignore[arg-type]
+        catalogue.validate(event_type, version, payload)
     except InputError as e:
         return e.field, e.message
     return semantics.check_payload(event_type, version, payload)

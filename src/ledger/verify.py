@@ -48,8 +48,8 @@ from ledger import canonical, catalogue, checkpoint, merkle, note, personal, rul
 from ledger.envelope import SIGNING_CONTEXT, EntryError, Envelope, parse_entry, type_of
 from ledger.errors import IntegrityError
 from ledger.keys import PublicKey, key_id, verify_signature
-from ledger.rulebook import Head, Refusal
-from ledger.signers import Registry, public_key_of
+from ledger.rulebook import Head
+from ledger.signers import Refusal, Registry, public_key_of
 from ledger.store import Store
 
 T = TypeVar("T")
