@@ -33,24 +33,19 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from nacl.signing import VerifyKey
 
-from ledger import (
-    auditstate,
-    catalogue,
-    keys,
-    merkle,
-    projected,
-    projection,
-    reports,
-    rulebook,
-    semantics,
-    transparency,
-)
-from ledger import verify as verifying  # ``verify`` is a measurement here
-from ledger.envelope import SIGNING_CONTEXT, Envelope, parse_entry
-from ledger.keys import PublicKey, SigningKey, verify_signature
-from ledger.ledger import Draft, Ledger
-from ledger.signers import Registry
-from ledger.verify import verify_ledger
+from ledger.app import transparency
+from ledger.chain import auditstate
+from ledger.chain import verify as verifying
+from ledger.chain.ledger import Ledger
+from ledger.chain.verify import verify_ledger
+from ledger.core import catalogue, keys, rulebook, semantics
+from ledger.core.draft import Draft
+from ledger.core.envelope import SIGNING_CONTEXT, Envelope, parse_entry
+from ledger.core.keys import PublicKey, SigningKey, verify_signature
+from ledger.core.signers import Registry
+from ledger.projections import projected, projection
+from ledger.reporting import documents
+from ledger.tlog import merkle
 
 BATCH = 1000
 BUILD_BATCH = 5000  # the ledgers of the proof, audit and compliance groups
@@ -656,11 +651,11 @@ def audit_build(scratch: Path, folder: str, n: int, new: int) -> Figures:
     (out / "trusted-head.cp").write_bytes(cosigned(ledger, key, council))
     (out / "council.pub").write_bytes(council.public.raw)
     with timed() as export_span:
-        exported = transparency.export(ledger, out / "ledger.bundle")
+        exported = transparency.export(ledger, out / "ledger.chain.bundle")
     ledger.close()
     if exported != n:
         raise SystemExit(f"exported {exported} events, expected {n}")
-    for name, bundle in (("old", "ledger-old.bundle"), ("head", "ledger.bundle")):
+    for name, bundle in (("old", "ledger-old.bundle"), ("head", "ledger.chain.bundle")):
         audited = transparency.audit(out / bundle, [council.public])
         if audited.state is None:
             raise SystemExit(f"audit of {bundle} failed: {audited.result.failures[:3]}")
@@ -669,7 +664,7 @@ def audit_build(scratch: Path, folder: str, n: int, new: int) -> Figures:
     return rate(n - 2, span) | {
         "stored": n,
         "file_bytes": file_bytes(db),
-        "bundle_bytes": (out / "ledger.bundle").stat().st_size,
+        "bundle_bytes": (out / "ledger.chain.bundle").stat().st_size,
         "export_seconds": export_span.wall,
     }
 
@@ -690,7 +685,7 @@ def audit(
     with timed() as span:
         saved = auditstate.load(out / f"state-{state}.json") if state else None
         audited = transparency.audit(
-            out / "ledger.bundle", [council], data, state=saved, workers=workers
+            out / "ledger.chain.bundle", [council], data, state=saved, workers=workers
         )
     result = audited.result
     if not result.ok:
@@ -763,14 +758,14 @@ def statuses(answer: projection.Compliance) -> dict[str, int]:
 
 
 def report_cold(scratch: Path, db: str, year: int, repeats: int) -> Figures:
-    """``reports.produce`` of the year's special report in Markdown (fr), as ``ledger report``
+    """``documents.produce`` of the year's special report in Markdown (fr), as ``ledger report``
     makes it: it verifies the whole ledger first (``verify_ledger``, every core; a report never
     rests on a ledger that does not verify), then folds the report's World through the type
     index, judged by the rulebook (``projected.world``), and renders it. Nothing is kept between
     calls: each one does it all again."""
     ledger = Ledger.open(db, read_only=True)
     answers, times, cpu = per_call(
-        lambda _: reports.produce(ledger, year, "fr", "md").data, range(repeats)
+        lambda _: documents.produce(ledger, year, "fr", "md").data, range(repeats)
     )
     ledger.close()
     return {

@@ -24,9 +24,10 @@ from typing import Any
 import pytest
 from shared import shared_dir
 
-from ledger import keys
+from ledger.app import keyfiles
 from ledger.cli import main
-from ledger.envelope import Envelope, entry_bytes, parse_entry
+from ledger.core import keys
+from ledger.core.envelope import Envelope, entry_bytes, parse_entry
 
 SHARED = shared_dir()
 
@@ -94,7 +95,7 @@ def forge_append(db: Database, key_path: Path, *, seq_offset: int = 1) -> int:
     """Append an event signed by ``key_path`` right after the head, chain and all correct."""
     head = parse_entry(db.rows()[-1][2])
     last = head.envelope
-    key = keys.load_signing_key(key_path, lambda p: b"")
+    key = keyfiles.load_signing_key(key_path, lambda p: b"")
     env = Envelope(
         ledger=last.ledger,
         seq=last.seq + seq_offset,
@@ -119,7 +120,7 @@ def forge_append(db: Database, key_path: Path, *, seq_offset: int = 1) -> int:
 
 def make_key(folder: Path, name: str) -> Path:
     path = folder / f"{name.lower().replace(' ', '-')}.key"
-    keys.write_key_files(keys.generate(name), path, None)
+    keyfiles.write_key_files(keys.generate(name), path, None)
     return path
 
 

@@ -13,11 +13,17 @@ import orjson
 import pytest
 from conftest import run_subprocess
 
-from ledger import auditstate, files, keys, merkle, transparency, verify
-from ledger.envelope import parse_entry
+from ledger import files
+from ledger.app import keyfiles, transparency
+from ledger.chain import auditstate, verify
+from ledger.chain.ledger import Ledger
+from ledger.chain.verify import CHUNK
+from ledger.core import keys
+from ledger.core.draft import Draft
+from ledger.core.envelope import parse_entry
 from ledger.errors import InputError
-from ledger.ledger import Draft, Ledger
-from ledger.verify import CHUNK, paged
+from ledger.store.pages import paged
+from ledger.tlog import merkle
 
 
 class History(NamedTuple):
@@ -314,7 +320,7 @@ def test_pages_after_a_state_realign_on_page_edges() -> None:
 def _cli(history: History, *args: str) -> tuple[int, str, str]:
     pub = history.folder / "council.key.pub"
     if not pub.exists():
-        keys.write_key_files(history.council, history.folder / "council.key", None)
+        keyfiles.write_key_files(history.council, history.folder / "council.key", None)
     found = run_subprocess("audit", *args, "--trust", str(pub), cwd=history.folder)
     return found.code, found.out, found.err
 

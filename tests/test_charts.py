@@ -13,7 +13,7 @@ import pypdf
 import pytest
 import typst
 
-from ledger.charts import bar_chart, svg_data_uri
+from ledger.reporting.charts import bar_chart, svg_data_uri
 
 NS = {"svg": "http://www.w3.org/2000/svg"}
 NNBSP = "\u202f"

@@ -11,7 +11,7 @@ import orjson
 import pytest
 from conftest import Database, Result, make_key, metric_args, run_subprocess
 
-from ledger import keys
+from ledger.app import keyfiles
 
 
 def record(cli: Callable[..., Result], key: Path, *extra: str, value: str = "12.50") -> Result:
@@ -27,7 +27,7 @@ def test_key_new_writes_private_0600_and_pub(
     path = tmp_path / "alice.key"
     assert oct(path.stat().st_mode & 0o777) == "0o600"
     assert b"ENCRYPTED PRIVATE KEY" in path.read_bytes()
-    public = keys.load_public_key(tmp_path / "alice.key.pub")
+    public = keyfiles.load_public_key(tmp_path / "alice.key.pub")
     assert result.out.strip() == public.key_id and public.name == "Alice Martin"
     again = cli("key", "new", "--out", "alice.key")
     assert again.code == 2 and "exists already" in again.err

@@ -13,14 +13,15 @@ from typing import Any
 import pytest
 from conftest import run_subprocess
 
-from ledger import keys
-from ledger.ledger import Draft, Ledger
+from ledger.app import keyfiles
+from ledger.chain.ledger import Ledger
+from ledger.chain.verify import verify_ledger
+from ledger.core.draft import Draft
 from ledger.store import open_store
-from ledger.verify import verify_ledger
 
 
 def _writer(db: str, key_path: str, who: int, count: int) -> None:
-    key = keys.load_signing_key(Path(key_path), lambda p: b"")
+    key = keyfiles.load_signing_key(Path(key_path), lambda p: b"")
     ledger = Ledger.open(db)
     for i in range(count):
         payload = {"year": 2025, "name": f"w{who}", "value": str(i), "unit": "n"}

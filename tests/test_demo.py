@@ -7,7 +7,7 @@ from pathlib import Path
 import orjson
 from conftest import run_subprocess
 
-from ledger import scenario
+from ledger.app import scenario
 
 
 def test_demo_builds_and_verifies_a_ledger(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ from typing import Any
 
 import typer.main
 
-from ledger.catalogue import SIGNING_ROLES
 from ledger.cli import app, main
+from ledger.core.catalogue import SIGNING_ROLES
 
 ROOT = Path(__file__).resolve().parents[1]
 

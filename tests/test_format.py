@@ -15,8 +15,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger import canonical, envelope
-from ledger.envelope import (
+from ledger.core import canonical, envelope
+from ledger.core.envelope import (
     SIGNING_CONTEXT,
     EntryError,
     Envelope,
@@ -24,7 +24,7 @@ from ledger.envelope import (
     event_id,
     parse_entry,
 )
-from ledger.keys import key_id
+from ledger.core.keys import key_id
 
 ROOT = Path(__file__).resolve().parents[1]
 VECTOR = orjson.loads((ROOT / "events" / "vectors" / "envelope-v1.json").read_bytes())

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from ledger import formatting
-from ledger.formatting import LOCALES, amount, date, figure, instant, number
+from ledger.reporting import formatting
+from ledger.reporting.formatting import LOCALES, amount, date, figure, instant, number
 
 NNBSP = "\u202f"  # narrow no-break space: French thousands separator in CLDR
 NBSP = "\u00a0"  # no-break space: between number and euro sign (fr, nl)

@@ -32,8 +32,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shared import shared_dir
 
-from ledger import merkle
-from ledger.merkle import (
+from ledger.tlog import merkle
+from ledger.tlog.merkle import (
     ProofError,
     consistency_proof,
     inclusion_proof,

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.note import (
+from ledger.tlog.note import (
     MAX_SIGNATURES,
     MAX_TIMESTAMP,
     MAX_TREE_SIZE,

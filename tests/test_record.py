@@ -12,10 +12,12 @@ import orjson
 import pytest
 from conftest import Database, Result, make_key, metric_args
 
-from ledger import forms, keys
+from ledger.app import forms, keyfiles
+from ledger.chain.ledger import Ledger
+from ledger.core import keys
+from ledger.core.draft import Draft
+from ledger.core.semantics import shifted
 from ledger.errors import InputError
-from ledger.ledger import Draft, Ledger
-from ledger.semantics import shifted
 
 METRIC = {"year": 2025, "name": "members", "value": "12", "unit": "n"}
 ACCREDITATION = {
@@ -113,7 +115,7 @@ def test_every_type_recorded_through_the_cli_and_read_back(
         else:  # SpecialReportAdopted comes with `ledger report adopt` (issue #6)
             ledger = Ledger.open(book["db"].location)
             ledger.append(
-                keys.load_signing_key(key, lambda p: b""),
+                keyfiles.load_signing_key(key, lambda p: b""),
                 [Draft(event_type, payload, example["effective"])],
             )
             ledger.close()
@@ -682,7 +684,7 @@ def test_log_filters(book: dict[str, Any], cli: Callable[..., Result], tmp_path:
     seqs = lambda *a: [orjson.loads(x)["seq"] for x in cli("log", "--json", *a).out.splitlines()]  # noqa: E731
     assert seqs("--type", "MetricSubmitted") == [3, 4, 5, 6]
     assert seqs("--year", "2025") == [3, 4, 5]
-    board_id = keys.load_public_key(Path(f"{book['board']}.pub")).key_id
+    board_id = keyfiles.load_public_key(Path(f"{book['board']}.pub")).key_id
     assert seqs("--signer", board_id[:8]) == [6]
     assert seqs("--type", "MetricSubmitted", "--type", "SignerEnrolled", "--year", "2024") == [6]
     bad = cli("log", "--type", "Metric")

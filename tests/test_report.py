@@ -25,12 +25,15 @@ from hypothesis import strategies as st
 from pypdf import PdfReader
 from shared import shared_dir
 
-from ledger import formatting, keys, projected, report, reports
-from ledger import ledger as ledger_module
+from ledger.chain import ledger as ledger_module
+from ledger.chain.ledger import Ledger
 from ledger.cli import main
+from ledger.core import keys
+from ledger.core.draft import Draft
 from ledger.errors import IntegrityError
-from ledger.ledger import Draft, Ledger
-from ledger.projection import World
+from ledger.projections import projected
+from ledger.projections.projection import World
+from ledger.reporting import documents, formatting, model
 
 GOLDEN = Path(__file__).parent / "golden"
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +67,7 @@ def produce(db: Path, lang: str, fmt: str, **kw: object) -> bytes:
     ledger = Ledger.open(str(db), read_only=True)
     try:
         # The demo adopted its report at event 134: the golden files are the adopted report.
-        return reports.produce(ledger, 2025, lang, fmt, upto=133, **kw).data  # type: ignore[arg-type]
+        return documents.produce(ledger, 2025, lang, fmt, upto=133, **kw).data  # type: ignore[arg-type]
     finally:
         ledger.close()
 
@@ -141,7 +144,7 @@ def test_every_figure_of_the_seed_is_in_the_french_report(demo: Path) -> None:
     assert len(rows) >= 60
     for row in rows:
         assert any(s in SEED for s in _seed_spellings(row["value"])), (row["name"], row["value"])
-        unit = report.messages("fr")["units"].get(row["unit"], row["unit"])
+        unit = model.messages("fr")["units"].get(row["unit"], row["unit"])
         phrase = formatting.figure(row["value"], unit, row["qualifier"] or None, "fr")
         assert f"- {row['label_fr']} : {phrase} (événement " in text, (row["name"], phrase)
 
@@ -173,7 +176,7 @@ def test_as_filed_is_unchanged_by_a_later_correction(
     ledger.close()
     cut = "2026-12-31T23:59:59.999999Z"
     ledger = Ledger.open(str(db), read_only=True)
-    filed = reports.produce(ledger, 2025, "fr", "md", cut).data
+    filed = documents.produce(ledger, 2025, "fr", "md", cut).data
     ledger.close()
     # The correction is recorded a year later (the clock says so).
     monkeypatch.setattr(ledger_module, "utc_now", lambda: datetime(2027, 5, 2, tzinfo=UTC))
@@ -196,8 +199,8 @@ def test_as_filed_is_unchanged_by_a_later_correction(
         == 0
     )
     ledger = Ledger.open(str(db), read_only=True)
-    as_filed = reports.produce(ledger, 2025, "fr", "md", cut).data
-    now = reports.produce(ledger, 2025, "fr", "md").data
+    as_filed = documents.produce(ledger, 2025, "fr", "md", cut).data
+    now = documents.produce(ledger, 2025, "fr", "md").data
     ledger.close()
     assert as_filed == filed  # the same bytes, provenance included
     body = lambda b: b.decode().split("## Provenance")[0].split("\n", 1)[1]  # noqa: E731
@@ -223,12 +226,12 @@ def test_as_filed_is_unchanged_by_a_later_correction(
 def test_verify_catches_a_one_character_edit(demo: Path, tmp_path: Path, fmt: str) -> None:
     data = produce(demo, "fr", fmt)
     ledger = Ledger.open(str(demo), read_only=True)
-    assert reports.verify(ledger, data).provenance.size == 133
+    assert documents.verify(ledger, data).provenance.size == 133
     # In a PDF, a byte of the document structure rather than of the metadata.
     at = data.index(b"/Length") if fmt == "pdf" else data.index(b"Conseil")
     edited = data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
     with pytest.raises(IntegrityError) as caught:
-        reports.verify(ledger, edited)
+        documents.verify(ledger, edited)
     ledger.close()
     assert caught.value.reason == "report-mismatch"
 
@@ -257,7 +260,7 @@ def test_reports_are_the_same_bytes_from_postgresql(demo: Path, tmp_path: Path) 
     import psycopg
     from conftest import POSTGRES_URL, need_postgres
 
-    from ledger import transparency
+    from ledger.app import transparency
 
     need_postgres()
     schema = f"test_{uuid.uuid4().hex[:16]}"
@@ -273,7 +276,7 @@ def test_reports_are_the_same_bytes_from_postgresql(demo: Path, tmp_path: Path) 
         copy = Ledger.open(target, read_only=True)
         try:
             for lang, fmt in (("fr", "pdf"), ("nl", "md"), ("en", "html")):
-                there = reports.produce(copy, 2025, lang, fmt, upto=133).data  # type: ignore[arg-type]
+                there = documents.produce(copy, 2025, lang, fmt, upto=133).data  # type: ignore[arg-type]
                 assert there == produce(demo, lang, fmt), (lang, fmt)
         finally:
             copy.close()
@@ -338,12 +341,12 @@ def test_newest_figures_equal_a_full_fold(
             [entry] = ledger.append(key, [draft])
             seq_of[i] = entry.envelope.seq
         upto = min(ledger.size(), 1 + cut)
-        full = projected.world(ledger, upto=upto, start=World(tracked=report.REPORT_TYPES))
-        newest = projected.world(ledger, upto=upto, start=report.new_world())
-        provenance = report.Provenance(str(ledger.id), upto, "", None, "")
+        full = projected.world(ledger, upto=upto, start=World(tracked=model.REPORT_TYPES))
+        newest = projected.world(ledger, upto=upto, start=model.new_world())
+        provenance = model.Provenance(str(ledger.id), upto, "", None, "")
         for year in (2024, 2025):
-            got = report._Builder(newest, year, "en", provenance).figures()
-            want = report._Builder(full, year, "en", provenance).figures()
+            got = model._Builder(newest, year, "en", provenance).figures()
+            want = model._Builder(full, year, "en", provenance).figures()
             assert got == want
     finally:
         ledger.close()

@@ -19,13 +19,18 @@ import orjson
 import pytest
 from conftest import Database, Result, run_subprocess
 
-from ledger import checkpoint, keys, merkle, projected, reports, transparency
-from ledger.envelope import Envelope, entry_bytes
+from ledger.app import keyfiles, transparency
+from ledger.chain.ledger import Ledger
+from ledger.chain.verify import TrustedCheckpoint, verify_ledger
+from ledger.core import keys
+from ledger.core.draft import Draft
+from ledger.core.envelope import Envelope, Row, entry_bytes
 from ledger.errors import InputError, IntegrityError
-from ledger.ledger import Draft, Ledger
-from ledger.store import Row, open_store
-from ledger.tree import LedgerTree
-from ledger.verify import TrustedCheckpoint, verify_ledger
+from ledger.projections import projected
+from ledger.reporting import documents
+from ledger.store import open_store
+from ledger.store.tree import LedgerTree
+from ledger.tlog import checkpoint, merkle
 
 NUMBER = "0403.170.701"
 # The cooperative records from 2026-03-01 09:00 on (its ledger's clock); the Council cosigns
@@ -435,7 +440,7 @@ def test_compliance_and_report_refuse_what_the_rules_refuse(coop: Coop, name: st
         projected.compliance(coop.ledger, 2025)
     assert (compliance.value.seq, compliance.value.reason) == (seq, reason)
     with pytest.raises(IntegrityError) as report:
-        reports.produce(coop.ledger, 2025)
+        documents.produce(coop.ledger, 2025)
     assert (report.value.seq, report.value.reason) == (seq, reason)
 
 
@@ -646,7 +651,7 @@ def test_compliance_marks_late_evidence(coop: Coop) -> None:
         coop.treasurer,
         [Draft("MetricSubmitted", {"year": closed, "name": "late", "value": "7", "unit": "n"})],
     )
-    text = reports.produce(coop.ledger, closed, "en").data.decode()
+    text = documents.produce(coop.ledger, closed, "en").data.decode()
     assert "## Late entries" in text
     assert f"(event {figure.envelope.seq}) (recorded late)" in text
     assert f"- Event {allocation.envelope.seq} (ProfitAllocated" in text
@@ -663,7 +668,7 @@ def book(coop: Coop, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callabl
     paths = {}
     for name in ("founder", "board", "treasurer"):
         path = tmp_path / f"{name}.key"
-        keys.write_key_files(getattr(coop, name), path, None)
+        keyfiles.write_key_files(getattr(coop, name), path, None)
         paths[f"@{name}"] = str(path)
     monkeypatch.chdir(tmp_path)
     for name in ("LEDGER_URL", "LEDGER_ID", "LEDGER_PASSPHRASE"):
@@ -737,7 +742,7 @@ def test_input_refused_writes_nothing(
     coop: Coop, book: Callable[..., Result], tmp_path: Path, args: tuple[str, ...], message: str
 ) -> None:
     pub = tmp_path / "eve.key"
-    keys.write_key_files(keys.generate("Eve"), pub, None)
+    keyfiles.write_key_files(keys.generate("Eve"), pub, None)
     names = {
         "ASSEMBLY": str(coop.seqs["assembly"]),
         "FIGURE": str(coop.seqs["figure"]),
@@ -913,7 +918,7 @@ def test_cosign_refuses_a_state_the_ledger_no_longer_extends(coop: Coop) -> None
 def test_cosign_with_a_state_on_the_cli(coop: Coop, book: Callable[..., Result]) -> None:
     bundle = coop.bundle()
     council = coop.db.folder / "council.key"
-    keys.write_key_files(coop.council, council, None)
+    keyfiles.write_key_files(coop.council, council, None)
     state = coop.db.folder / "council.state"
     assert (
         book("audit", str(bundle), "--trust", f"{council}.pub", "--save-state", str(state)).code

@@ -20,8 +20,8 @@ import fastjsonschema
 import orjson
 import pytest
 
-from ledger import forms
-from ledger.catalogue import schema, validate
+from ledger.app import forms
+from ledger.core.catalogue import schema, validate
 from ledger.errors import InputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -410,7 +410,7 @@ if __name__ == "__main__":
 
 
 def test_every_schema_file_has_its_row_in_the_table_of_event_types() -> None:
-    from ledger import catalogue, semantics
+    from ledger.core import catalogue, semantics
 
     files = {p.name for p in SCHEMAS.glob("*.json")}
     rows = {

@@ -21,8 +21,8 @@ from conftest import (
     sqlite_only,
 )
 
-from ledger import keys
-from ledger.envelope import parse_entry
+from ledger.app import keyfiles
+from ledger.core.envelope import parse_entry
 
 
 def verify_fails_at(db: Database, seq: int, reason: str) -> None:
@@ -152,7 +152,7 @@ def test_event_copied_from_another_ledger(
 def test_event_signed_by_revoked_key_after_revocation(
     opened: dict[str, Any], cli: Callable[..., Result]
 ) -> None:
-    treasurer_id = keys.load_public_key(Path(f"{opened['treasurer']}.pub")).key_id
+    treasurer_id = keyfiles.load_public_key(Path(f"{opened['treasurer']}.pub")).key_id
     assert (
         cli(
             "signer",

@@ -13,9 +13,13 @@ import orjson
 import pytest
 from conftest import Database, Result, make_key, run_subprocess, sqlite_only
 
-from ledger import checkpoint, keys, merkle, note, verify
-from ledger.envelope import Envelope, entry_bytes, event_id, parse_entry
-from ledger.ledger import Draft, Ledger
+from ledger.app import keyfiles
+from ledger.chain import verify
+from ledger.chain.ledger import Ledger
+from ledger.core import keys
+from ledger.core.draft import Draft
+from ledger.core.envelope import Envelope, entry_bytes, event_id, parse_entry
+from ledger.tlog import checkpoint, merkle, note
 
 
 @pytest.fixture
@@ -65,8 +69,8 @@ def test_checkpoint_note_is_c2sp(logged: dict[str, Any]) -> None:
     cp = note.parse_checkpoint(parsed.text)
     assert cp.origin == ledger.origin() == f"coop-ledger/0896755397/{ledger.id}"
     assert (cp.size, cp.root) == (7, ledger.tree().root(7))
-    founder = keys.load_signing_key(logged["founder"], lambda p: b"").public
-    council = keys.load_public_key(Path(f"{logged['council']}.pub"))
+    founder = keyfiles.load_signing_key(logged["founder"], lambda p: b"").public
+    council = keyfiles.load_public_key(Path(f"{logged['council']}.pub"))
     verified = note.verify_note(
         parsed,
         [checkpoint.log_verifier(cp.origin, founder.raw), checkpoint.cosigner_verifier(council)],
@@ -182,7 +186,7 @@ def rewrite_from(db: Database, seq: int, folder: Path) -> None:
     rows = db.rows()
     signers = {}
     for path in folder.glob("*.key"):
-        k = keys.load_signing_key(path, lambda p: b"")
+        k = keyfiles.load_signing_key(path, lambda p: b"")
         signers[k.public.key_id] = k
     new_rows, prev = [], None
     tree = merkle.CompactRange()
@@ -418,7 +422,7 @@ def test_late_entries_are_listed(logged: dict[str, Any], cli: Callable[..., Resu
 
 def test_forged_recorded_checkpoint_fails_verification(logged: dict[str, Any]) -> None:
     ledger = ledger_at(logged["db"])
-    founder = keys.load_signing_key(logged["founder"], lambda p: b"")
+    founder = keyfiles.load_signing_key(logged["founder"], lambda p: b"")
     wrong = checkpoint.sign(ledger.origin(), 7, b"\x00" * 32, founder).to_bytes().decode()
     ledger.append(
         founder, [Draft("CheckpointRecorded", {"size": 7, "root": "00" * 32, "note": wrong})]
@@ -439,7 +443,7 @@ def test_tampered_tree_nodes_are_caught(logged: dict[str, Any]) -> None:
 def test_incremental_audit_checks_only_new_signatures(
     logged: dict[str, Any], cli: Callable[..., Result], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ledger import transparency
+    from ledger.app import transparency
 
     for i in range(5):
         assert (
@@ -463,7 +467,7 @@ def test_incremental_audit_checks_only_new_signatures(
     calls = []
     real = verify.verify_signature
     monkeypatch.setattr(verify, "verify_signature", lambda *a: calls.append(1) or real(*a))  # type: ignore[func-returns-value]
-    council = keys.load_public_key(Path(f"{logged['council']}.pub"))
+    council = keyfiles.load_public_key(Path(f"{logged['council']}.pub"))
     result = transparency.audit_bundle(bundle, [council], logged["cp"].read_bytes(), workers=1)
     assert result.ok and result.events == 12
     assert len(calls) == 12 - 7

@@ -10,10 +10,13 @@ from typing import Any, NamedTuple
 import pytest
 from conftest import db_rows, tamper
 
-from ledger import checkpoint, keys, verify
-from ledger.envelope import entry_bytes, parse_entry
-from ledger.ledger import Draft, Ledger
-from ledger.verify import CHUNK, verify_ledger
+from ledger.chain import verify
+from ledger.chain.ledger import Ledger
+from ledger.chain.verify import CHUNK, verify_ledger
+from ledger.core import keys
+from ledger.core.draft import Draft
+from ledger.core.envelope import entry_bytes, parse_entry
+from ledger.tlog import checkpoint
 
 EVENTS = 3197  # the genesis, two enrolments, and MetricSubmitted: pages of CHUNK and a rest
 

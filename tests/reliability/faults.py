@@ -26,9 +26,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ledger import keys
+from ledger.app import keyfiles
+from ledger.chain.ledger import Ledger
 from ledger.cli import main
-from ledger.ledger import Ledger
+from ledger.core import keys
 
 # The child: one `ledger record metric` after another, in one process (a fresh interpreter per
 # event would spend nearly all its time importing, and the kill would rarely land in a write).
@@ -108,7 +109,7 @@ def create_ledger(target: Target) -> Path:
     """A ledger in ``target`` whose founder (admin and secretary) may record metrics; returns
     the founder's key file (no passphrase)."""
     key = target.folder / "founder.key"
-    keys.write_key_files(keys.generate("Founder"), key, None)
+    keyfiles.write_key_files(keys.generate("Founder"), key, None)
     code, _, err = run_cli(
         "--ledger", target.location, "init", "--enterprise", "Faults", "--number",
         "0896.755.397", "--key", str(key),

@@ -23,7 +23,7 @@ import pytest
 from conftest import Database
 from faults import RAW_ERRORS, Target
 
-import ledger.store
+import ledger.store.sql
 from ledger.store import PostgresStore
 
 KILLS = 12  # per backend: 24 in all
@@ -247,7 +247,7 @@ def test_write_lock_held_too_long(
     target, key = store
     assert record(target, key, "1")[0] == 0
     before = tables(db)
-    monkeypatch.setattr(ledger.store, "LOCK_TIMEOUT_SECONDS", 1)
+    monkeypatch.setattr(ledger.store.sql, "LOCK_TIMEOUT_SECONDS", 1)
     release = _hold_write_lock(db)
     try:
         result = record(target, key, "2")

@@ -28,8 +28,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from ledger import bundle, canonical, envelope, forms, note, values
+from ledger.app import forms
+from ledger.chain import bundle
+from ledger.core import canonical, envelope, values
 from ledger.errors import InputError
+from ledger.tlog import note
 
 FUZZ = settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
 MiB = 1024 * 1024

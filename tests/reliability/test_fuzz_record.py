@@ -17,10 +17,12 @@ from conftest import make_key
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ledger import catalogue, forms, keys
+from ledger.app import forms, keyfiles
+from ledger.chain.ledger import Ledger
 from ledger.cli import main
-from ledger.ledger import Draft, Ledger
-from ledger.semantics import shifted
+from ledger.core import catalogue
+from ledger.core.draft import Draft
+from ledger.core.semantics import shifted
 
 TEXT = st.text(
     alphabet=st.characters(blacklist_categories=("Cs",)) | st.sampled_from("\n\r\t\x00 ,.-/:"),
@@ -124,7 +126,7 @@ def replay_history(folder: Path) -> None:
             kind = example["type"]
             payload = shifted(kind, 1, example["payload"], OFFSET)
             effective = None if kind == "EventCorrected" else example["effective"]
-            key = keys.load_signing_key(Path(key_for(folder, kind)), lambda p: b"")
+            key = keyfiles.load_signing_key(Path(key_for(folder, kind)), lambda p: b"")
             ledger.append(key, [Draft(kind, payload, effective)])
     finally:
         ledger.close()

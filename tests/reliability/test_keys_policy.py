@@ -23,7 +23,8 @@ from nacl.bindings import crypto_sign_open
 from nacl.exceptions import CryptoError
 from shared import shared_dir
 
-from ledger import keys
+from ledger.app import keyfiles
+from ledger.core import keys
 from ledger.errors import InputError
 
 VECTORS: list[dict[str, Any]] = orjson.loads(
@@ -227,7 +228,7 @@ def test_mixed_order_key_refused_at_the_enrolment_door(tmp_path: Path) -> None:
     )
     (tmp_path / "m.key.pub").write_bytes(pem)
     with pytest.raises(InputError, match=r"^--pub: mixed-order Ed25519 public key .* refused$"):
-        keys.load_public_key(tmp_path / "m.key.pub")
+        keyfiles.load_public_key(tmp_path / "m.key.pub")
 
 
 # --- the point arithmetic against OpenSSL and a literal RFC 8032 ------------------------------

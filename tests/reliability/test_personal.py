@@ -16,8 +16,8 @@ import orjson
 import pytest
 from conftest import POSTGRES_URL, Database, Result, run_subprocess
 
-import ledger.store
-from ledger.envelope import parse_entry
+import ledger.store.sql
+from ledger.core.envelope import parse_entry
 
 NAME = "Jeanne Peeters-Dubois"
 OTHER = "Pieter Claes-Vermeulen"
@@ -274,7 +274,7 @@ def test_a_sqlite_reader_open_during_a_redaction(
     the next redaction or the close of the last connection, not the next write."""
     db: Database = opened["db"]
     sqlite_as_built_by_sqlite(monkeypatch)
-    monkeypatch.setattr(ledger.store, "PURGE_WAIT_SECONDS", 0.1)  # how long it waits: 5 s
+    monkeypatch.setattr(ledger.store.sql, "PURGE_WAIT_SECONDS", 0.1)  # how long it waits: 5 s
     seqs = [resign(cli, opened["treasurer"], f"M-{i}", n) for i, n in enumerate([NAME, OTHER])]
     reader = sqlite3.connect(db.folder / db.target, isolation_level=None)
     try:
@@ -334,7 +334,7 @@ def test_a_postgres_snapshot_older_than_a_redaction_keeps_the_row(
         other.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         other.execute("SELECT 1").fetchall()  # its snapshot, held until the rollback
         with monkeypatch.context() as short:
-            short.setattr(ledger.store, "PURGE_WAIT_SECONDS", 0.1)  # how long it waits: 5 s
+            short.setattr(ledger.store.sql, "PURGE_WAIT_SECONDS", 0.1)  # how long it waits: 5 s
             assert redact(cli, opened, seqs[0]).code == 0  # committed all the same
         [warning] = store_warnings(caplog)
         assert "snapshot from before the erasure" in warning and "VACUUM FULL" in warning
@@ -358,7 +358,7 @@ def test_a_vacuum_that_fails_leaves_the_redaction_recorded(
     table, and a warning saying what to run; redacting again is refused, not repeated."""
     db: Database = opened["db"]
     seq = resign(cli, opened["treasurer"], "M-12", NAME)
-    monkeypatch.setattr(ledger.store, "LOCK_TIMEOUT_SECONDS", 1)  # the store's bound: 30 s
+    monkeypatch.setattr(ledger.store.sql, "LOCK_TIMEOUT_SECONDS", 1)  # the store's bound: 30 s
     reader = db._connect()
     try:
         reader.execute("LOCK TABLE personal_data IN ACCESS SHARE MODE")

@@ -10,11 +10,11 @@ from typing import Any
 import orjson
 from conftest import Result, forge_append, make_key, metric_args, run_subprocess
 
-from ledger import keys
+from ledger.app import keyfiles
 
 
 def key_id(path: Path) -> str:
-    return keys.load_public_key(Path(f"{path}.pub")).key_id
+    return keyfiles.load_public_key(Path(f"{path}.pub")).key_id
 
 
 def metric(cli: Callable[..., Result], key: Path, value: str) -> Result:

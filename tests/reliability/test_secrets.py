@@ -9,7 +9,8 @@ from pathlib import Path
 from conftest import Database, Result, metric_args, run_subprocess
 from cryptography.hazmat.primitives import serialization
 
-from ledger import keys
+from ledger.app import keyfiles
+from ledger.core import keys
 
 PASSPHRASE = "correct horse battery staple"
 
@@ -17,7 +18,7 @@ PASSPHRASE = "correct horse battery staple"
 def forms_of_the_secret(path: Path, passphrase: bytes | None) -> dict[str, bytes]:
     """Every spelling of a private key that could leak: raw seed, hex, base64 (standard and
     URL-safe), the unencrypted PKCS#8 DER and its base64 (the body of an unencrypted PEM)."""
-    key = keys.load_signing_key(path, lambda p: passphrase or b"")
+    key = keyfiles.load_signing_key(path, lambda p: passphrase or b"")
     raw = key.private.private_bytes(
         serialization.Encoding.Raw,
         serialization.PrivateFormat.Raw,
@@ -112,7 +113,7 @@ def test_no_private_key_anywhere(db: Database, tmp_path: Path) -> None:
 
 def test_the_encrypted_key_file_holds_no_clear_key(tmp_path: Path) -> None:
     path = tmp_path / "k.key"
-    keys.write_key_files(keys.generate("K"), path, PASSPHRASE.encode())
+    keyfiles.write_key_files(keys.generate("K"), path, PASSPHRASE.encode())
     data = path.read_bytes()
     assert b"ENCRYPTED PRIVATE KEY" in data
     leaked = [n for n, s in forms_of_the_secret(path, PASSPHRASE.encode()).items() if s in data]

@@ -22,10 +22,10 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
-from ledger import rulebook
-from ledger.catalogue import CORRECTIONS, TRACKED
-from ledger.envelope import Envelope
-from ledger.rules import Condition, Rules, load
+from ledger.core import rulebook
+from ledger.core.catalogue import CORRECTIONS, TRACKED
+from ledger.core.envelope import Envelope
+from ledger.projections.rules import Condition, Rules, load
 
 STATUSES = ("met", "breached", "not_evidenced")
 

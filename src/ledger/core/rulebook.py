@@ -34,10 +34,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from ledger import catalogue, personal, semantics
-from ledger.envelope import GENESIS_PREV, Envelope
+from ledger.core import catalogue, personal, semantics
+from ledger.core.envelope import GENESIS_PREV, Envelope
+from ledger.core.signers import Refusal, Registry
 from ledger.errors import InputError
-from ledger.signers import Refusal, Registry
 
 Problem = tuple[str, str]  # (field, message): what an input error names
 

@@ -44,19 +44,20 @@ from datetime import date
 from typing import Any, NamedTuple, TypeVar
 from uuid import UUID
 
-from ledger import canonical, catalogue, checkpoint, merkle, note, personal, rulebook
-from ledger.envelope import SIGNING_CONTEXT, EntryError, Envelope, parse_entry, type_of
+from ledger.core import canonical, catalogue, personal, rulebook
+from ledger.core.envelope import SIGNING_CONTEXT, EntryError, Envelope, parse_entry, type_of
+from ledger.core.keys import PublicKey, key_id, verify_signature
+from ledger.core.rulebook import Head
+from ledger.core.signers import Refusal, Registry, public_key_of
 from ledger.errors import IntegrityError
-from ledger.keys import PublicKey, key_id, verify_signature
-from ledger.rulebook import Head
-from ledger.signers import Refusal, Registry, public_key_of
 from ledger.store import Store
+from ledger.store.pages import CHUNK, paged
+from ledger.tlog import checkpoint, merkle, note
 
 T = TypeVar("T")
 # A stored event as read: seq, type (None where the source has no type column), entry bytes.
 Stored = tuple[int, str | None, bytes]
 
-CHUNK = 256  # a power of two: a full page is a perfect subtree, which its worker hashes
 INLINE_BELOW = 4000  # a pool costs more than it saves on small ledgers
 MAX_FAILURES = 1000
 
@@ -401,21 +402,6 @@ def _verdicts(
         while window:
             future, task = window.popleft()
             yield future.result(), task
-
-
-def paged(rows: Iterable[T], size: int = CHUNK, after: int = 0) -> Iterator[list[T]]:
-    """Group rows into pages of ``size`` (by default, the pages the workers take). Rows that
-    follow ``after`` others: the first page is cut short so that the next ones start at a
-    multiple of ``size`` (where their subtrees sit whole)."""
-    page: list[T] = []
-    full = size - after % size
-    for row in rows:
-        page.append(row)
-        if len(page) == full:
-            yield page
-            page, full = [], size
-    if page:
-        yield page
 
 
 def _split(pages: Iterable[Sequence[T]], size: int, after: int = 0) -> Iterator[Sequence[T]]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import catalogue, values
+from ledger.core import catalogue, values
 
 
 @dataclass(frozen=True, slots=True)

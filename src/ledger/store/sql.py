@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 from uuid import UUID
 from weakref import WeakSet
@@ -36,6 +36,7 @@ from eventsourcing.persistence import IntegrityError as RecordConflict
 from eventsourcing.persistence import PersistenceError
 from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteConnection, SQLiteDatastore
 
+from ledger.core.envelope import Row
 from ledger.errors import InputError, LedgerStateError, StoreError
 
 EVENTS_TABLE = "stored_events"
@@ -48,7 +49,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 PURGE_WAIT_SECONDS = 5
 PAGE = 2000
 T = TypeVar("T")
-_log = logging.getLogger(__name__)
+_log = logging.getLogger("ledger.store")  # the name users filter on, wherever the code moves
 
 _NODES = (
     f"CREATE TABLE IF NOT EXISTS {NODES_TABLE} (ledger TEXT NOT NULL, level INTEGER NOT NULL, "
@@ -95,14 +96,6 @@ def _blobs_third(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 def _lenient_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
-
-
-class Row(NamedTuple):
-    """One stored event as the database holds it (a tuple: audits read a million)."""
-
-    seq: int
-    topic: str
-    entry: bytes
 
 
 def _seq(row: Row) -> int:

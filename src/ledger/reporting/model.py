@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ledger import charts, formatting
-from ledger.catalogue import REPORTED
-from ledger.projection import Compliance, World, evaluate, late_entries
+from ledger.core.catalogue import REPORTED
+from ledger.projections.projection import Compliance, World, evaluate, late_entries
+from ledger.reporting import charts, formatting
 from ledger.resources import data_dir
 
 FORMAT = "coop-ledger/report/v1"

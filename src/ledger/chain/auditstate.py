@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from ledger import canonical
+from ledger.chain.verify import LateEntry, Resume
+from ledger.core import canonical
 from ledger.errors import InputError
 from ledger.files import replacing
-from ledger.verify import LateEntry, Resume
 
 MAGIC = "coop-ledger/audit-state/v1"
 FIELD = "--state"

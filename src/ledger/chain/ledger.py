@@ -11,29 +11,32 @@ import dataclasses
 import random
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from ledger import canonical, catalogue, checkpoint, merkle, personal, rulebook, semantics, values
-from ledger.envelope import (
+from ledger.core import canonical, catalogue, personal, rulebook, semantics, values
+from ledger.core.draft import Draft
+from ledger.core.envelope import (
     GENESIS_PREV,
     SIGNING_CONTEXT,
     Entry,
     EntryError,
     Envelope,
+    Row,
     entry_bytes,
     event_id,
     parse_entry,
 )
+from ledger.core.keys import SigningKey, check_public_key
+from ledger.core.signers import Registry
 from ledger.errors import InputError, IntegrityError, LedgerStateError, StoreError
-from ledger.keys import SigningKey, check_public_key
-from ledger.signers import Registry
-from ledger.store import Conflict, Row, Store, open_store
-from ledger.tree import LedgerTree
-from ledger.verify import paged
+from ledger.store import Conflict, Store, open_store
+from ledger.store.pages import paged
+from ledger.store.tree import LedgerTree
+from ledger.tlog import checkpoint, merkle
 
 Clock = Callable[[], datetime]
 MAX_ATTEMPTS = 50
@@ -42,31 +45,6 @@ MAX_ATTEMPTS = 50
 def utc_now() -> datetime:
     """The recording clock (looked up at each use, so a replay can fix time)."""
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """An event to record: its type, payload and effective date (default: the recording day)."""
-
-    type: str
-    payload: dict[str, Any]
-    effective: str | None = None
-    # Fields that refer to another draft of the same batch, by its index there: the ledger
-    # puts in that draft's sequence number once it knows it (a minutes file's resolutions
-    # refer to its assembly).
-    links: Mapping[str, int] = field(default_factory=dict)
-    # Where the draft comes from, for errors to say (e.g. a minutes file's table): an input
-    # error about its payload names ``where field``.
-    where: str = ""
-    # Set by Ledger.append, not by callers: the clear values of the payload's personal fields
-    # (the payload then holds their commitments), and those a redaction erases.
-    personal: tuple[personal.Held, ...] = ()
-    erase: tuple[tuple[int, str], ...] = ()
-
-    def resolved(self, seqs: Sequence[int]) -> dict[str, Any]:
-        if not self.links:
-            return self.payload
-        return {**self.payload, **{name: seqs[i] for name, i in self.links.items()}}
 
 
 @dataclass(slots=True)

@@ -12,13 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ledger import catalogue, checkpoint, note, rulebook
-from ledger.catalogue import CORRECTIONS
-from ledger.envelope import Envelope
+from ledger.chain.ledger import Ledger, parse_row, recorded_at
+from ledger.core import catalogue, rulebook
+from ledger.core.catalogue import CORRECTIONS
+from ledger.core.envelope import Envelope
+from ledger.core.signers import Registry
 from ledger.errors import IntegrityError
-from ledger.ledger import Ledger, parse_row, recorded_at
-from ledger.projection import Compliance, World, evaluate
-from ledger.signers import Registry
+from ledger.projections.projection import Compliance, World, evaluate
+from ledger.tlog import checkpoint, note
 
 
 def world(

@@ -19,13 +19,9 @@ from pathlib import Path
 from typing import Any, BinaryIO
 from uuid import UUID
 
-from ledger import auditstate, bundle, checkpoint, merkle, note, rulebook
-from ledger.envelope import Entry, EntryError, parse_entry
-from ledger.errors import InputError, IntegrityError, LedgerStateError
-from ledger.keys import PublicKey, SigningKey
-from ledger.ledger import Draft, Ledger, Summary, holding
-from ledger.store import Row, Store, open_store
-from ledger.verify import (
+from ledger.chain import auditstate, bundle
+from ledger.chain.ledger import Ledger, Summary, holding
+from ledger.chain.verify import (
     Failure,
     NeedsHistory,
     Rebuilt,
@@ -33,12 +29,19 @@ from ledger.verify import (
     Tree,
     TrustedCheckpoint,
     VerificationResult,
-    paged,
     rebuild,
     require_intact,
     verify_ledger,
     verify_store,
 )
+from ledger.core import rulebook
+from ledger.core.draft import Draft
+from ledger.core.envelope import Entry, EntryError, Row, parse_entry
+from ledger.core.keys import PublicKey, SigningKey
+from ledger.errors import InputError, IntegrityError, LedgerStateError
+from ledger.store import Store, open_store
+from ledger.store.pages import paged
+from ledger.tlog import checkpoint, merkle, note
 
 PROOF_HEADER = b"c2sp.org/tlog-proof@v1\n"
 

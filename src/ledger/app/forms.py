@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ledger import canonical, catalogue, rulebook, values
+from ledger.core import canonical, catalogue, rulebook, values
+from ledger.core.draft import Draft
 from ledger.errors import InputError
-from ledger.ledger import Draft
 
 DECIMAL_PATTERNS = frozenset({"^-?(0|[1-9][0-9]*)(\\.[0-9]+)?$", "^(0|[1-9][0-9]*)(\\.[0-9]+)?$"})
 # The schemas' date pattern (tests/test_schemas.py holds them to it): fields with it are checked

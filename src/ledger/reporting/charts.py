@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from decimal import ROUND_HALF_EVEN, Context, Decimal, localcontext
 from typing import Final
 
-from ledger.formatting import LOCALES, number
+from ledger.reporting.formatting import LOCALES, number
 
 __all__ = ["bar_chart", "svg_data_uri"]
 

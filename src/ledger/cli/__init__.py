@@ -24,24 +24,19 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from typer.exceptions import TyperException
 
-from ledger import (
-    auditstate,
-    catalogue,
-    forms,
-    keys,
-    projected,
-    projection,
-    reports,
-    scenario,
-    transparency,
-    values,
-)
-from ledger.catalogue import ROLES
-from ledger.envelope import Entry
+from ledger.app import forms, keyfiles, scenario, transparency
+from ledger.chain import auditstate
+from ledger.chain.ledger import Ledger, Summary, summaries
+from ledger.chain.verify import TrustedCheckpoint, VerificationResult, verify_ledger
+from ledger.core import catalogue, keys, values
+from ledger.core.catalogue import ROLES
+from ledger.core.draft import Draft
+from ledger.core.envelope import Entry
 from ledger.errors import InputError, KeyFileError, LedgerError, LedgerStateError
-from ledger.ledger import Draft, Ledger, Summary, summaries
+from ledger.projections import projected, projection
+from ledger.reporting import documents
 from ledger.store import Store, open_store
-from ledger.verify import TrustedCheckpoint, VerificationResult, paged, verify_ledger
+from ledger.store.pages import paged
 
 PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
 
@@ -143,7 +138,7 @@ KeyOption = Annotated[
 
 
 def _signing_key(path: Path) -> keys.SigningKey:
-    return keys.load_signing_key(path, _passphrase)
+    return keyfiles.load_signing_key(path, _passphrase)
 
 
 def _append(ledger: Ledger, key: Path, draft: Draft, options: dict[str, str]) -> Entry:
@@ -196,7 +191,7 @@ def key_new(
 ) -> None:
     """Create an Ed25519 key pair: PATH (mode 0600, encrypted) and PATH.pub. Prints the key id."""
     key = keys.generate(name or out.stem)
-    public = keys.write_key_files(key, out, None if no_passphrase else _new_passphrase())
+    public = keyfiles.write_key_files(key, out, None if no_passphrase else _new_passphrase())
     typer.echo(public.key_id)
 
 
@@ -286,7 +281,7 @@ def signer_add(
     for r in role:
         if r not in ROLES:
             raise InputError("--role", f"{r!r} is not a role; expected one of {', '.join(ROLES)}")
-    public = keys.load_public_key(pub)
+    public = keyfiles.load_public_key(pub)
     payload = {
         "key_id": public.key_id,
         "public_key": public.b64,
@@ -326,7 +321,7 @@ def signer_rotate(
 ) -> None:
     """Replace a key: the new key takes the old one's name and roles; events the old key signs
     afterwards fail verification, those it signed before stay valid."""
-    public = keys.load_public_key(pub)
+    public = keyfiles.load_public_key(pub)
     payload = {
         "key_id": key_id,
         "new_key_id": public.key_id,
@@ -843,7 +838,7 @@ def audit(
     With --all, audit every ledger of the store in parallel, one line per ledger; late entries
     are judged by the cosignatures of the --trust keys only (without --trust, none is judged).
     Exit 1 when any ledger fails."""
-    keys_ = [keys.load_public_key(p, "--trust") for p in trust or []]
+    keys_ = [keyfiles.load_public_key(p, "--trust") for p in trust or []]
     if every:
         for given, name in (
             (bundle_file, "BUNDLE"),
@@ -1029,7 +1024,7 @@ def report_write(
     if year is None:
         raise InputError("--year", "give the financial year: --year YEAR")
     ledger = _open(ctx, read_only=True)
-    produced = reports.produce(ledger, values.year("--year", year), lang, fmt, _cut(as_known_at))
+    produced = documents.produce(ledger, values.year("--year", year), lang, fmt, _cut(as_known_at))
     _write(produced.data, out)
     if out is not None:
         typer.echo(
@@ -1044,7 +1039,7 @@ def report_verify(
     file: Annotated[Path, typer.Argument(help="A report file written by ledger report.")],
 ) -> None:
     """Recompute a report from the ledger and say whether the file matches, byte for byte."""
-    produced = reports.verify(_open(ctx, read_only=True), _read(file, "FILE"))
+    produced = documents.verify(_open(ctx, read_only=True), _read(file, "FILE"))
     p = produced.provenance
     typer.echo(f"ok: {file} is the report recomputed from events 1..{p.size} (root {p.root})")
 
@@ -1062,7 +1057,7 @@ def report_diff(
     """What changed in YEAR's report between two instants (corrections, late entries), per
     section, as a unified diff of the Markdown."""
     ledger = _open(ctx, read_only=True)
-    text = reports.diff(
+    text = documents.diff(
         ledger, values.year("--year", year), _cut(since, "--from") or "", _cut(until, "--to"), lang
     )
     typer.echo(text or "no change")
@@ -1085,7 +1080,7 @@ def report_adopt(
     """Adopt YEAR's report: record SpecialReportAdopted with the SHA-256 of its PDF (as known
     now) and the checkpoint it rests on; keep the PDF."""
     ledger = _open(ctx)
-    entry, produced = reports.adopt(
+    entry, produced = documents.adopt(
         ledger, values.year("--year", year), meeting, _signing_key(key), lang
     )
     path = out or Path(f"special-report-{year}.{lang}.pdf")
@@ -1139,21 +1134,21 @@ def demo(
             f"the demo ledger does not verify: event {first.seq}: {first.reason}: {first.detail}"
         )
     keys_dir = folder / "keys"
-    secretary = keys.load_signing_key(keys_dir / "secretariat.key", _passphrase)
-    council = keys.load_signing_key(keys_dir / "council.key", _passphrase)
+    secretary = keyfiles.load_signing_key(keys_dir / "secretariat.key", _passphrase)
+    council = keyfiles.load_signing_key(keys_dir / "council.key", _passphrase)
     signed = transparency.sign_checkpoint(ledger, secretary)
     cosigned = transparency.cosign_checkpoint(ledger, signed, council, datetime.now(UTC))
     checkpoint_path = folder / "checkpoint"
     checkpoint_path.write_bytes(cosigned)
     written = []
-    for fmt in reports.FORMATS:
+    for fmt in documents.FORMATS:
         path = folder / f"rapport-special-{DEMO_YEAR}.fr.{fmt}"
-        path.write_bytes(reports.produce(ledger, DEMO_YEAR, "fr", fmt).data)
+        path.write_bytes(documents.produce(ledger, DEMO_YEAR, "fr", fmt).data)
         written.append(str(path))
     # The board adopts the report at its last meeting: the ledger records the PDF's hash.
-    board = keys.load_signing_key(keys_dir / "board.key", _passphrase)
+    board = keyfiles.load_signing_key(keys_dir / "board.key", _passphrase)
     meeting = max(e.envelope.seq for e in ledger.entries() if e.envelope.type == "BoardMeetingHeld")
-    adoption, adopted = reports.adopt(ledger, DEMO_YEAR, meeting, board)
+    adoption, adopted = documents.adopt(ledger, DEMO_YEAR, meeting, board)
     if adopted.data != Path(written[-1]).read_bytes():
         raise LedgerStateError("the adopted PDF differs from the one written: not deterministic")
     compliance, _ = projected.compliance(ledger, DEMO_YEAR)

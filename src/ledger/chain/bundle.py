@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import IO
 from uuid import UUID
 
-from ledger import canonical
-from ledger.envelope import type_of
+from ledger.core import canonical
+from ledger.core.envelope import Row, type_of
 from ledger.errors import InputError
 from ledger.files import replacing
-from ledger.store import Row
 
 MAGIC = "coop-ledger/bundle/v1"
 MAX_LINE = 8 * 1024 * 1024  # a whole statute fits many times over; a hostile line does not

@@ -14,10 +14,10 @@ import binascii
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ledger.catalogue import SIGNING_ROLES
-from ledger.envelope import Envelope
+from ledger.core.catalogue import SIGNING_ROLES
+from ledger.core.envelope import Envelope
+from ledger.core.keys import key_id
 from ledger.errors import InputError
-from ledger.keys import key_id
 
 
 @dataclass(frozen=True, slots=True)

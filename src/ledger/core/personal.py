@@ -21,8 +21,8 @@ from typing import Any
 
 import fastjsonschema
 
-from ledger import canonical, catalogue, semantics, values
-from ledger.envelope import Envelope
+from ledger.core import canonical, catalogue, semantics, values
+from ledger.core.envelope import Envelope
 from ledger.errors import InputError
 
 CONTEXT = b"coop-ledger/personal/v1\n"

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from uuid import UUID
 
-from ledger import merkle
 from ledger.errors import StoreError
 from ledger.store import Store
+from ledger.tlog import merkle
 
 
 class LedgerTree:

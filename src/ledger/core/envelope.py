@@ -24,7 +24,7 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any, NamedTuple
 
-from ledger import canonical
+from ledger.core import canonical
 
 FORMAT_VERSION = 1
 SIGNING_CONTEXT = b"coop-ledger/event/v1\n"
@@ -95,6 +95,15 @@ class Envelope(NamedTuple):
 
     def signing_input(self) -> bytes:
         return SIGNING_CONTEXT + self.to_bytes()
+
+
+class Row(NamedTuple):
+    """One stored event as a store holds it: its seq, the store's type column, the entry bytes (a
+    tuple: audits read a million)."""
+
+    seq: int
+    topic: str
+    entry: bytes
 
 
 def event_id(envelope_bytes: bytes) -> str:

@@ -16,9 +16,9 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ledger import note
-from ledger.keys import PublicKey, SigningKey
-from ledger.signers import Signer
+from ledger.core.keys import PublicKey, SigningKey
+from ledger.core.signers import Signer
+from ledger.tlog import note
 
 # Who may sign a checkpoint of the ledger with a ledger key.
 SIGNING_ROLES = frozenset({"admin", "secretary"})

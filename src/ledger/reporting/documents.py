@@ -1,5 +1,5 @@
-"""Reports as files: render the report model (``ledger.report``) to Markdown, HTML or PDF, check
-a report file against the ledger, compare a year's report between two instants, adopt one.
+"""Reports as files: render the report model (``reporting.model``) to Markdown, HTML or PDF,
+check a report file against the ledger, compare a year's report between two instants, adopt one.
 
 Same ledger prefix and arguments, same bytes: the templates are data, the PDF's date is the
 data's, typst uses only its embedded fonts. Each file carries a marker (the arguments and the
@@ -21,14 +21,16 @@ import jinja2
 import orjson
 import typst
 
-from ledger import canonical, report
-from ledger.envelope import Entry
+from ledger.chain.ledger import Ledger
+from ledger.chain.verify import require_intact, verify_ledger
+from ledger.core import canonical
+from ledger.core.draft import Draft
+from ledger.core.envelope import Entry
+from ledger.core.keys import SigningKey
 from ledger.errors import InputError, IntegrityError
-from ledger.keys import SigningKey
-from ledger.ledger import Draft, Ledger
-from ledger.projected import world
+from ledger.projections.projected import world
+from ledger.reporting import model
 from ledger.resources import data_dir
-from ledger.verify import require_intact, verify_ledger
 
 FORMATS = ("md", "html", "pdf")
 _MARKER = re.compile(rb"<!-- (\{\"as_known_at\".*?\}) -->|^// (\{\"as_known_at\".*?\})$", re.M)
@@ -66,20 +68,21 @@ def _environment(fmt: str) -> jinja2.Environment:
     return env
 
 
-def _moment(provenance: report.Provenance) -> datetime:
+def _moment(provenance: model.Provenance) -> datetime:
     return datetime.fromisoformat(provenance.as_known_at or provenance.last_recorded_at)
 
 
-def render(model: dict[str, Any], fmt: str, provenance: report.Provenance) -> bytes:
+def render(content: dict[str, Any], fmt: str, provenance: model.Provenance) -> bytes:
     """The report file's bytes."""
-    marker = canonical.encode(provenance.marker(model["year"], model["lang"], fmt)).decode()
+    marker = canonical.encode(provenance.marker(content["year"], content["lang"], fmt)).decode()
     template = "report.typ.j2" if fmt == "pdf" else f"report.{fmt}.j2"
     moment = _moment(provenance)
-    footer = f"{model['enterprise']} — {model['year']} — {provenance.ledger} @ {provenance.size}"
+    about = f"{content['enterprise']} — {content['year']}"
+    footer = f"{about} — {provenance.ledger} @ {provenance.size}"
     text = (
         _environment(fmt)
         .get_template(template)
-        .render(**model, marker=marker, date=moment.date(), footer=footer)
+        .render(**content, marker=marker, date=moment.date(), footer=footer)
     )
     if fmt != "pdf":
         return text.encode()
@@ -95,7 +98,7 @@ def render(model: dict[str, Any], fmt: str, provenance: report.Provenance) -> by
 @dataclass(frozen=True, slots=True)
 class Produced:
     data: bytes
-    provenance: report.Provenance
+    provenance: model.Provenance
     model: dict[str, Any]
 
 
@@ -115,20 +118,20 @@ def produce(
     ``IntegrityError`` when it does not."""
     if fmt not in FORMATS:
         raise InputError("--format", f"{fmt!r}; expected one of {', '.join(FORMATS)}")
-    if lang not in report.LANGUAGES:
-        raise InputError("--lang", f"{lang!r}; expected one of {', '.join(report.LANGUAGES)}")
+    if lang not in model.LANGUAGES:
+        raise InputError("--lang", f"{lang!r}; expected one of {', '.join(model.LANGUAGES)}")
     if not verified:
         require_intact(verify_ledger(ledger.store, ledger.id))
-    folded = world(ledger, as_known_at, upto=upto, start=report.new_world(), verified=True)
-    provenance = report.Provenance(
+    folded = world(ledger, as_known_at, upto=upto, start=model.new_world(), verified=True)
+    provenance = model.Provenance(
         ledger=str(ledger.id),
         size=folded.size,
         root=ledger.tree().root(folded.size).hex(),
         as_known_at=as_known_at,
         last_recorded_at=folded.last_recorded_at or as_known_at or "",
     )
-    model = report.build(folded, year, lang, provenance)
-    return Produced(render(model, fmt, provenance), provenance, model)
+    content = model.build(folded, year, lang, provenance)
+    return Produced(render(content, fmt, provenance), provenance, content)
 
 
 def marker_of(data: bytes) -> dict[str, Any]:
@@ -150,7 +153,7 @@ def marker_of(data: bytes) -> dict[str, Any]:
         marker: dict[str, Any] = orjson.loads(found or b"")
     except orjson.JSONDecodeError:
         raise InputError("FILE", "not a coop-ledger report: no report marker found") from None
-    if marker.get("format") != report.FORMAT:
+    if marker.get("format") != model.FORMAT:
         raise InputError("FILE", f"unknown report format {marker.get('format')!r}")
     return marker
 
@@ -213,7 +216,7 @@ def diff(ledger: Ledger, year: int, since: str, until: str | None, lang: str = "
     after = _sections(produce(ledger, year, lang, "md", until, verified=True).data)
     out = []
     for name in list(dict.fromkeys([*before, *after])):
-        if name in ("-", report.messages(lang)["provenance"]):
+        if name in ("-", model.messages(lang)["provenance"]):
             continue
         lines = list(
             difflib.unified_diff(
