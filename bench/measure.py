@@ -15,6 +15,7 @@ import random
 import resource
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -833,6 +834,48 @@ def compliance_indexed(scratch: Path, db: str, year: int, repeats: int) -> Figur
     }
 
 
+# --- 8. start-up -------------------------------------------------------------------------------
+
+STARTUP_COMMANDS = {
+    "python": ["-c", "pass"],  # the baseline: an interpreter that starts and stops
+    "--help": ["-m", "ledger", "--help"],
+    "log": ["-m", "ledger", "log"],
+    "show 1": ["-m", "ledger", "show", "1"],
+}
+
+
+def startup(scratch: Path, runs: int) -> Figures:
+    """Whole processes, as a user starts them, on a ledger of 20 events: ``python -m ledger
+    --help``, ``log``, ``show 1``, beside a bare interpreter's start (the floor). Run in turn,
+    ``runs`` times each, after one untimed run of each (the bytecode cache then holds every
+    module: the state of an installed tool). The environment is the caller's, less
+    ``PYTHONDONTWRITEBYTECODE``, which would compile every module at every start."""
+    ledger, key = new_ledger(scratch / "ledger.db")
+    grow(ledger, key, 19)
+    ledger.close()
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.pop("LEDGER_URL", None)
+    env.pop("LEDGER_ID", None)
+    times: dict[str, list[float]] = {name: [] for name in STARTUP_COMMANDS}
+    for round_ in range(runs + 1):
+        for name, args in STARTUP_COMMANDS.items():
+            started = time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, *args], cwd=scratch, env=env, capture_output=True, check=False
+            )
+            elapsed = (time.perf_counter() - started) * 1e3
+            if done.returncode != 0:
+                raise SystemExit(f"{name} exited {done.returncode}: {done.stderr[-300:]!r}")
+            if round_:
+                times[name].append(elapsed)
+    return {
+        "commands": {
+            name: {"runs_ms": found, "median_ms": statistics.median(found), "max_ms": max(found)}
+            for name, found in times.items()
+        }
+    }
+
+
 MEASUREMENTS: dict[str, Callable[..., Figures]] = {
     "append-signed": append_signed,
     "append-eventsourcing": append_eventsourcing,
@@ -847,6 +890,7 @@ MEASUREMENTS: dict[str, Callable[..., Figures]] = {
     "proofs": proofs,
     "audit-build": audit_build,
     "audit": audit,
+    "startup": startup,
     "compliance-build": compliance_build,
     "compliance-every-event": compliance_every_event,
     "compliance-indexed": compliance_indexed,

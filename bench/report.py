@@ -9,7 +9,7 @@ from typing import Any
 
 Figures = dict[str, Any]
 
-GROUPS = ("append", "verify", "proofs", "audit", "compliance")
+GROUPS = ("append", "verify", "proofs", "audit", "compliance", "startup")
 APPEND_TARGET = 0.5  # signed append / plain eventsourcing
 VERIFY_TARGET = 0.8  # verify / (cores x openssl single-core verify rate)
 LIBSODIUM_TARGET = 0.6  # verify / (cores x libsodium single-core verify rate), issue 16
@@ -18,6 +18,7 @@ PROOF_TARGET_MS = 10.0  # root, inclusion and consistency proof at 1M events, ea
 FLAT_LIMIT = 2.0  # audit cost per new event at the largest size / at the smallest: "flat"
 COMPLIANCE_TARGET_MS = 50.0  # projected.compliance, the indexed judged fold (median)
 RSS_TARGET_MB = 300.0  # peak RSS of any measurement at 1M events
+STARTUP_TARGET_MS = 300.0  # `ledger --help`, `ledger log`, `ledger show 1`, whole processes
 AUDIT_KINDS = {
     "full": "full audit (no checkpoint, no state)",
     "trusted": "`--trusted` at N - new (every old event still read and hashed)",
@@ -127,6 +128,7 @@ class Results:
     proofs: ProofRun | None = None
     audits: list[AuditSize] = field(default_factory=list)
     compliances: list[ComplianceSize] = field(default_factory=list)
+    startup: Figures = field(default_factory=dict)  # command -> runs_ms, median_ms, max_ms
 
     @property
     def verify_limit(self) -> float:
@@ -405,6 +407,37 @@ def rss_targets(r: Results) -> list[list[object]]:
     ]
 
 
+def startup_targets(r: Results) -> list[list[object]]:
+    rows = []
+    commands = r.startup["commands"]
+    floor = commands["python"]["median_ms"]
+    for name, found in commands.items():
+        if name == "python":
+            continue
+        ms = found["median_ms"]
+        rows.append(
+            below(f"`ledger {name}`, whole process, median ms", f"{ms:.0f}", STARTUP_TARGET_MS,
+                  ms < STARTUP_TARGET_MS, " ms")
+        )  # fmt: skip
+        rows.append(ratio(f"`ledger {name}` / a bare Python start", ms / floor))
+    return rows
+
+
+def startup_section(r: Results) -> list[str]:
+    rows = [
+        [f"`{'python -c pass' if name == 'python' else 'ledger ' + name}`",
+         f"{found['median_ms']:.0f}", f"{found['max_ms']:.0f}",
+         ", ".join(f"{t:.0f}" for t in found["runs_ms"])]
+        for name, found in r.startup["commands"].items()
+    ]  # fmt: skip
+    return [
+        "## Start-up (whole processes on a 20-event ledger, bytecode cached, run in turn)",
+        "",
+        table(["command", "median ms", "max ms", "each run, ms"], rows),
+        "",
+    ]
+
+
 def max_rss(runs: Sequence[Figures]) -> Figures:
     return max(runs, key=lambda f: f["peak_rss_mb"])
 
@@ -415,6 +448,7 @@ TARGETS = {
     "proofs": proof_targets,
     "audit": audit_targets,
     "compliance": compliance_targets,
+    "startup": startup_targets,
 }
 
 
@@ -861,6 +895,7 @@ SECTIONS = {
     "proofs": proofs_section,
     "audit": audit_section,
     "compliance": compliance_section,
+    "startup": startup_section,
 }
 
 

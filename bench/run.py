@@ -53,6 +53,7 @@ class Plan:
     audit_repeats: int
     compliance_sizes: tuple[int, ...]
     compliance_repeats: int  # folds of every event, and reports
+    startup_runs: int  # whole processes of each command
 
 
 FULL = Plan(
@@ -69,6 +70,7 @@ FULL = Plan(
     audit_repeats=5,
     compliance_sizes=(10_000, 100_000, 1_000_000),
     compliance_repeats=3,
+    startup_runs=10,
 )
 QUICK = Plan(
     append_events=3_000,
@@ -84,6 +86,7 @@ QUICK = Plan(
     audit_repeats=1,
     compliance_sizes=(10_000,),
     compliance_repeats=3,
+    startup_runs=3,
 )
 
 
@@ -253,6 +256,10 @@ def run(plan: Plan, quick: bool, groups: tuple[str, ...]) -> Results:
         found["compliances"] = [
             compliance_size(n, plan.compliance_repeats) for n in plan.compliance_sizes
         ]
+    if "startup" in groups:
+        sources.note("startup")
+        log("start-up, whole processes")
+        found["startup"] = measure("startup", runs=plan.startup_runs)
     sources.note("end")
     return Results(
         quick=quick,

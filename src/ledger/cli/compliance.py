@@ -1,0 +1,66 @@
+"""``ledger compliance``: each accreditation condition in a year."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from ledger.cli.context import AsKnownAtOption, LangOption, app, cut, echo_json, open_ledger
+from ledger.core import values
+from ledger.errors import InputError
+
+
+@app.command("compliance")
+def compliance_command(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="The financial year to judge.")],
+    as_known_at: AsKnownAtOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when any condition is breached.")
+    ] = False,
+    lang: LangOption = "fr",
+) -> None:
+    """Each accreditation condition in YEAR: met, breached or not evidenced, with its evidence
+    (event numbers) and findings, and the evidence recorded late (after a checkpoint the ledger
+    recorded, cosigned by a council key it enrols, had closed its year).
+
+    Every event it folds is judged by the rulebook first (exit 1 at the first one refused);
+    signatures and links are verify's to prove."""
+    from ledger.projections import projected
+
+    values.year("--year", year)
+    if lang not in ("fr", "nl", "en"):
+        raise InputError("--lang", f"{lang!r}; expected fr, nl or en")
+    instant = cut(as_known_at)
+    ledger = open_ledger(ctx, read_only=True)
+    result, root = projected.compliance(ledger, year, instant, lang=lang)
+    if as_json:
+        found = result.to_json()
+        echo_json(
+            {
+                "ledger": str(ledger.id),
+                "year": result.year,
+                "as_known_at": result.as_known_at,
+                "checkpoint": {"size": result.size, "root": root.hex()},
+                "conditions": found["conditions"],
+                "late_entries": found["late_entries"],
+            }
+        )
+    else:
+        known = f"as known at {instant}" if instant else "as known now"
+        typer.echo(f"{year}, {known}: ledger {ledger.id}, {result.size} events, root {root.hex()}")
+        for c in result.conditions:
+            refs = ", ".join(map(str, c.evidence)) or "-"
+            typer.echo(f"{c.id:<4} {c.status:<14} {c.title}")
+            typer.echo(f"     evidence: {refs}")
+            for f in c.findings:
+                typer.echo(f"     finding (event {f.seq}): {f.message}")
+        for late in result.late_entries:
+            typer.echo(
+                f"late entry: event {late.seq} ({late.type}, effective {late.effective}) "
+                f"recorded by event {late.recorded_by}, after checkpoint "
+                f"{late.checkpoint_size}, which closed {late.covered_until}"
+            )
+    raise typer.Exit(1 if strict and result.breached else 0)

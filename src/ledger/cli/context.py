@@ -1,0 +1,218 @@
+"""What every command shares: the root app and its options (which store, which ledger), opening
+ledgers and closing them at the end, passphrases and keys, reading and writing files, the options
+several commands take, and how a verification is printed."""
+
+from __future__ import annotations
+
+import getpass
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import orjson
+import typer
+
+from ledger.errors import InputError, KeyFileError
+
+if TYPE_CHECKING:
+    from ledger.chain.ledger import Ledger
+    from ledger.chain.verify import VerificationResult
+    from ledger.core.draft import Draft
+    from ledger.core.envelope import Entry
+    from ledger.core.keys import SigningKey
+    from ledger.store import Store
+
+PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
+
+app = typer.Typer(
+    name="ledger",
+    help="coop-ledger: the signed, append-only audit ledger of a social-enterprise cooperative.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Options:
+    target: str
+    select: str | None
+
+
+@app.callback()
+def _options(
+    ctx: typer.Context,
+    ledger: Annotated[
+        str,
+        typer.Option(
+            "--ledger",
+            envvar="LEDGER_URL",
+            metavar="TARGET",
+            help="The ledger store: a SQLite file path (created by init) or a "
+            "postgresql://USER@HOST:PORT/DB[?schema=NAME] URL.",
+        ),
+    ] = "ledger.db",
+    ledger_id: Annotated[
+        str | None,
+        typer.Option(
+            "--ledger-id",
+            envvar="LEDGER_ID",
+            metavar="ID",
+            help="Which ledger of a store holding several: its id or its enterprise number "
+            "(see: ledger ledgers).",
+        ),
+    ] = None,
+) -> None:
+    ctx.obj = Options(target=ledger, select=ledger_id)
+
+
+def target(ctx: typer.Context) -> str:
+    options: Options = ctx.obj
+    return options.target
+
+
+def echo_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value).decode() + "\n")
+
+
+def passphrase(path: Path) -> bytes:
+    """The passphrase of a key file: ``LEDGER_PASSPHRASE`` when set, else a hidden prompt."""
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV].encode()
+    if not sys.stdin.isatty():
+        raise KeyFileError(
+            "passphrase", f"{path} is encrypted: set {PASSPHRASE_ENV} or use a terminal"
+        )
+    return getpass.getpass(f"Passphrase for {path}: ").encode()
+
+
+def new_passphrase() -> bytes:
+    if PASSPHRASE_ENV in os.environ:
+        return os.environ[PASSPHRASE_ENV].encode()
+    if not sys.stdin.isatty():
+        raise InputError("passphrase", f"set {PASSPHRASE_ENV}, use a terminal, or --no-passphrase")
+    first = getpass.getpass("New passphrase: ")
+    if first != getpass.getpass("Repeat passphrase: "):
+        raise InputError("passphrase", "the two passphrases differ")
+    return first.encode()
+
+
+KeyOption = Annotated[
+    Path, typer.Option("--key", help="Your private key file (see: ledger key new).")
+]
+
+
+def signing_key(path: Path) -> SigningKey:
+    from ledger.app import keyfiles
+
+    return keyfiles.load_signing_key(path, passphrase)
+
+
+def append_one(ledger: Ledger, key: Path, draft: Draft, options: dict[str, str]) -> Entry:
+    """Sign and append one event; an input error about a payload field names the command's
+    option for it (``options``: field → option; a correction's ``replacement.F`` is ``--set
+    F``)."""
+    signing = signing_key(key)
+    try:
+        [entry] = ledger.append(signing, [draft])
+    except InputError as e:
+        head, _, rest = e.field.partition(".")
+        if head == "replacement" and rest:
+            raise InputError(f"--set {rest}", e.message) from e
+        if head in options:
+            raise InputError(options[head], e.message) from e
+        raise
+    return entry
+
+
+opened: list[Store] = []  # closed by main(), so SQLite folds its WAL back into the file
+
+
+def open_ledger(ctx: typer.Context, *, read_only: bool = False) -> Ledger:
+    from ledger.chain.ledger import Ledger
+
+    options: Options = ctx.obj
+    return keep(Ledger.open(options.target, read_only=read_only, select=options.select))
+
+
+def keep(ledger: Ledger) -> Ledger:
+    opened.append(ledger.store)
+    return ledger
+
+
+def keep_store(store: Store) -> Store:
+    opened.append(store)
+    return store
+
+
+def print_verification(
+    result: VerificationResult, as_json: bool, *, late_entries: bool
+) -> NoReturn:
+    if as_json:
+        echo_json(result.to_json(late_entries=late_entries))
+    elif result.ok:
+        typer.echo(f"ok: {result.events} events verified; head {result.head}; root {result.root}")
+        if late_entries:
+            for late in result.late_entries:
+                typer.echo(
+                    f"late entry: event {late.seq} ({late.type}, effective {late.effective}) "
+                    f"recorded after checkpoint {late.checkpoint_size}, which closed "
+                    f"{late.covered_until}"
+                )
+    else:
+        first = result.failures[0]
+        more = len(result.failures) - 1
+        tail = f" (and {more} more failure{'s' * (more > 1)})" if more else ""
+        typer.echo(f"FAILED: event {first.seq}: {first.reason}: {first.detail}{tail}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def read_file(path: Path, field: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise InputError(field, f"cannot read {path}: {e.strerror}") from e
+
+
+def write_out(data: bytes, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        out.write_bytes(data)
+
+
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Write here instead of standard output.")
+]
+
+
+def cut(as_known_at: str | None, field: str = "--as-known-at") -> str | None:
+    from ledger.projections import projection
+
+    if as_known_at is None:
+        return None
+    try:
+        return projection.instant(as_known_at)
+    except ValueError:
+        raise InputError(
+            field,
+            f"{as_known_at!r} is not an ISO date or date-time, e.g. 2024-12-31 or "
+            "2025-03-01T12:00:00+01:00",
+        ) from None
+
+
+AsKnownAtOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-known-at",
+        help="As the ledger knew it at this instant (ISO date or date-time; a date means the "
+        "end of that day, UTC). Default: as known now, corrections included.",
+    ),
+]
+
+
+LangOption = Annotated[str, typer.Option("--lang", help="fr (default), nl or en.")]

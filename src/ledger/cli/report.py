@@ -1,0 +1,116 @@
+"""``ledger report``: the special report of a year written, checked, compared, adopted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ledger.cli.context import (
+    AsKnownAtOption,
+    KeyOption,
+    LangOption,
+    OutOption,
+    cut,
+    open_ledger,
+    read_file,
+    signing_key,
+    write_out,
+)
+from ledger.core import values
+from ledger.errors import InputError
+
+report_app = typer.Typer(
+    help="The special report of a year: write it, check a file, compare instants, adopt it.",
+    invoke_without_command=True,
+)
+
+
+@report_app.callback()
+def report_write(
+    ctx: typer.Context,
+    year: Annotated[int | None, typer.Option("--year", help="The financial year.")] = None,
+    lang: LangOption = "fr",
+    fmt: Annotated[str, typer.Option("--format", help="md (default), html or pdf.")] = "md",
+    as_known_at: AsKnownAtOption = None,
+    out: OutOption = None,
+) -> None:
+    """Write the special report of YEAR, rebuilt from the ledger alone (same ledger and
+    arguments, same bytes)."""
+    from ledger.reporting import documents
+
+    if ctx.invoked_subcommand is not None:
+        return
+    if year is None:
+        raise InputError("--year", "give the financial year: --year YEAR")
+    ledger = open_ledger(ctx, read_only=True)
+    produced = documents.produce(ledger, values.year("--year", year), lang, fmt, cut(as_known_at))
+    write_out(produced.data, out)
+    if out is not None:
+        typer.echo(
+            f"wrote {out} ({len(produced.data)} bytes, {produced.provenance.size} events)", err=True
+        )
+    raise typer.Exit(0)
+
+
+@report_app.command("verify")
+def report_verify(
+    ctx: typer.Context,
+    file: Annotated[Path, typer.Argument(help="A report file written by ledger report.")],
+) -> None:
+    """Recompute a report from the ledger and say whether the file matches, byte for byte."""
+    from ledger.reporting import documents
+
+    produced = documents.verify(open_ledger(ctx, read_only=True), read_file(file, "FILE"))
+    p = produced.provenance
+    typer.echo(f"ok: {file} is the report recomputed from events 1..{p.size} (root {p.root})")
+
+
+@report_app.command("diff")
+def report_diff(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="The financial year.")],
+    since: Annotated[str, typer.Option("--from", help="The earlier instant (ISO).")],
+    until: Annotated[
+        str | None, typer.Option("--to", help="The later instant (ISO; default: now).")
+    ] = None,
+    lang: LangOption = "fr",
+) -> None:
+    """What changed in YEAR's report between two instants (corrections, late entries), per
+    section, as a unified diff of the Markdown."""
+    from ledger.reporting import documents
+
+    ledger = open_ledger(ctx, read_only=True)
+    text = documents.diff(
+        ledger, values.year("--year", year), cut(since, "--from") or "", cut(until, "--to"), lang
+    )
+    typer.echo(text or "no change")
+
+
+@report_app.command("adopt")
+def report_adopt(
+    ctx: typer.Context,
+    year: Annotated[int, typer.Option("--year", help="The financial year.")],
+    meeting: Annotated[int, typer.Option("--meeting", help="SEQ of the BoardMeetingHeld.")],
+    key: KeyOption,
+    lang: LangOption = "fr",
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", help="Where to keep the adopted PDF (default: special-report-YEAR.LANG.pdf)."
+        ),
+    ] = None,
+) -> None:
+    """Adopt YEAR's report: record SpecialReportAdopted with the SHA-256 of its PDF (as known
+    now) and the checkpoint it rests on; keep the PDF."""
+    from ledger.reporting import documents
+
+    ledger = open_ledger(ctx)
+    entry, produced = documents.adopt(
+        ledger, values.year("--year", year), meeting, signing_key(key), lang
+    )
+    path = out or Path(f"special-report-{year}.{lang}.pdf")
+    path.write_bytes(produced.data)
+    typer.echo(f"adopted the {year} report at event {entry.envelope.seq}; kept {path}", err=True)
+    typer.echo(str(entry.envelope.seq))
