@@ -34,7 +34,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, event
 from nacl.signing import VerifyKey
 
-from ledger.app import transparency
+from ledger.app import commands, transparency
 from ledger.chain import auditstate
 from ledger.chain import verify as verifying
 from ledger.chain.ledger import Ledger
@@ -471,11 +471,7 @@ def grow(ledger: Ledger, key: SigningKey, count: int, start: int = 0) -> Span:
 
 
 def enrolment(key: SigningKey, roles: Sequence[str]) -> Draft:
-    public = key.public
-    return Draft(
-        "SignerEnrolled",
-        {"key_id": public.key_id, "public_key": public.b64, "name": public.name, "roles": [*roles]},
-    )
+    return commands.enrolment(key.public, key.public.name, roles)
 
 
 def new_ledger(db: Path) -> tuple[Ledger, SigningKey]:

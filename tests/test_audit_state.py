@@ -14,7 +14,7 @@ import pytest
 from conftest import run_subprocess
 
 from ledger import files
-from ledger.app import keyfiles, transparency
+from ledger.app import commands, keyfiles, transparency
 from ledger.chain import auditstate, verify
 from ledger.chain.ledger import Ledger
 from ledger.chain.verify import CHUNK
@@ -45,11 +45,7 @@ def _metrics(ledger: Ledger, key: keys.SigningKey, year: int, count: int, tag: s
 
 
 def _enrol(key: keys.SigningKey, role: str) -> Draft:
-    pub = key.public
-    return Draft(
-        "SignerEnrolled",
-        {"key_id": pub.key_id, "public_key": pub.b64, "name": role, "roles": [role]},
-    )
+    return commands.enrolment(key.public, role, [role])
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import orjson
 import pytest
 from conftest import Database, Result, run_subprocess
 
-from ledger.app import keyfiles, transparency
+from ledger.app import commands, keyfiles, transparency
 from ledger.chain.ledger import Ledger
 from ledger.chain.verify import TrustedCheckpoint, verify_ledger
 from ledger.core import keys
@@ -99,16 +99,7 @@ class Coop:
 
 
 def _enrol(key: keys.SigningKey, *roles: str) -> Draft:
-    public = key.public
-    return Draft(
-        "SignerEnrolled",
-        {
-            "key_id": public.key_id,
-            "public_key": public.b64,
-            "name": public.name,
-            "roles": list(roles),
-        },
-    )
+    return commands.enrolment(key.public, key.public.name, roles)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import pytest
 from conftest import db_rows, tamper
 
+from ledger.app import commands
 from ledger.chain import verify
 from ledger.chain.ledger import Ledger
 from ledger.chain.verify import CHUNK, verify_ledger
@@ -37,16 +38,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Big:
     db = tmp_path_factory.mktemp("big") / "ledger.db"
     founder, treasurer = keys.generate("Founder"), keys.generate("Treasurer")
     ledger = Ledger.create(str(db), enterprise="Big", number="0896.755.397", key=founder)
-    pub = treasurer.public
-    ledger.append(
-        founder,
-        [
-            Draft(
-                "SignerEnrolled",
-                {"key_id": pub.key_id, "public_key": pub.b64, "name": "T", "roles": ["treasurer"]},
-            )
-        ],
-    )
+    commands.enrol_signer(ledger, founder, treasurer.public, "T", ["treasurer"])
     drafts = [
         Draft(
             "MetricSubmitted", {"year": 2025, "name": f"m{i % 7}", "value": str(i), "unit": "EUR"}
@@ -56,20 +48,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Big:
     # An enrolment deep inside a page: workers must get its key before the events it signs.
     late = keys.generate("Late")
     ledger.append(treasurer, drafts[:1500])
-    ledger.append(
-        founder,
-        [
-            Draft(
-                "SignerEnrolled",
-                {
-                    "key_id": late.public.key_id,
-                    "public_key": late.public.b64,
-                    "name": "L",
-                    "roles": ["secretary"],
-                },
-            )
-        ],
-    )
+    commands.enrol_signer(ledger, founder, late.public, "L", ["secretary"])
     ledger.append(late, drafts[1500:])
     ledger.close()
     return Big(db, founder, treasurer)

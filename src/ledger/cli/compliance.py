@@ -8,7 +8,6 @@ import typer
 
 from ledger.cli.context import AsKnownAtOption, LangOption, app, cut, echo_json, open_ledger
 from ledger.core import values
-from ledger.errors import InputError
 
 
 @app.command("compliance")
@@ -28,11 +27,10 @@ def compliance_command(
 
     Every event it folds is judged by the rulebook first (exit 1 at the first one refused);
     signatures and links are verify's to prove."""
-    from ledger.projections import projected
+    from ledger.projections import projected, rules
 
     values.year("--year", year)
-    if lang not in ("fr", "nl", "en"):
-        raise InputError("--lang", f"{lang!r}; expected fr, nl or en")
+    rules.language("--lang", lang)
     instant = cut(as_known_at)
     ledger = open_ledger(ctx, read_only=True)
     result, root = projected.compliance(ledger, year, instant, lang=lang)

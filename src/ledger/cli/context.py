@@ -7,6 +7,8 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -19,8 +21,6 @@ from ledger.errors import InputError, KeyFileError
 if TYPE_CHECKING:
     from ledger.chain.ledger import Ledger
     from ledger.chain.verify import VerificationResult
-    from ledger.core.draft import Draft
-    from ledger.core.envelope import Entry
     from ledger.core.keys import SigningKey
     from ledger.store import Store
 
@@ -111,13 +111,13 @@ def signing_key(path: Path) -> SigningKey:
     return keyfiles.load_signing_key(path, passphrase)
 
 
-def append_one(ledger: Ledger, key: Path, draft: Draft, options: dict[str, str]) -> Entry:
-    """Sign and append one event; an input error about a payload field names the command's
-    option for it (``options``: field → option; a correction's ``replacement.F`` is ``--set
-    F``)."""
-    signing = signing_key(key)
+@contextmanager
+def naming(options: Mapping[str, str]) -> Iterator[None]:
+    """An input error of the library about a payload field, said with the command's option for
+    it (``options``: field → option; a correction's ``replacement.F`` is ``--set F``): the one
+    place that maps the library's field names to the CLI's."""
     try:
-        [entry] = ledger.append(signing, [draft])
+        yield
     except InputError as e:
         head, _, rest = e.field.partition(".")
         if head == "replacement" and rest:
@@ -125,7 +125,6 @@ def append_one(ledger: Ledger, key: Path, draft: Draft, options: dict[str, str])
         if head in options:
             raise InputError(options[head], e.message) from e
         raise
-    return entry
 
 
 opened: list[Store] = []  # closed by main(), so SQLite folds its WAL back into the file

@@ -30,7 +30,7 @@ def demo(
     ] = None,
 ) -> None:
     """Replay the SmartCoop history (cli/smartcoop) through this CLI into DIR/ledger.db; verify."""
-    from ledger.app import keyfiles, scenario, transparency
+    from ledger.app import commands, keyfiles, scenario, transparency
     from ledger.chain.ledger import Ledger
     from ledger.chain.verify import verify_ledger
     from ledger.cli import main
@@ -76,7 +76,8 @@ def demo(
         written.append(str(path))
     # The board adopts the report at its last meeting: the ledger records the PDF's hash.
     board = keyfiles.load_signing_key(keys_dir / "board.key", passphrase)
-    meeting = max(e.envelope.seq for e in ledger.entries() if e.envelope.type == "BoardMeetingHeld")
+    meeting = commands.last_of(ledger, "BoardMeetingHeld")
+    assert meeting is not None  # the scenario holds the board's meetings
     adoption, adopted = documents.adopt(ledger, DEMO_YEAR, meeting, board)
     if adopted.data != Path(written[-1]).read_bytes():
         raise LedgerStateError("the adopted PDF differs from the one written: not deterministic")

@@ -8,8 +8,16 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import KeyOption, app, echo_json, keep, keep_store, signing_key, target
-from ledger.errors import InputError
+from ledger.cli.context import (
+    KeyOption,
+    app,
+    echo_json,
+    keep,
+    keep_store,
+    naming,
+    signing_key,
+    target,
+)
 
 
 @app.command()
@@ -22,14 +30,11 @@ def init(
     key: KeyOption,
 ) -> None:
     """Open a new ledger; the key signs the genesis event and becomes admin and secretary."""
-    from ledger.chain.ledger import Ledger
-    from ledger.core import values
+    from ledger.app import commands
 
-    number = values.enterprise_number("--number", number)
-    if not enterprise.strip():
-        raise InputError("--enterprise", "the enterprise name is empty")
-    ledger = Ledger.create(target(ctx), enterprise=enterprise, number=number, key=signing_key(key))
-    keep(ledger)
+    with naming({"enterprise": "--enterprise", "number": "--number"}):
+        ledger = keep(commands.open_ledger(target(ctx), enterprise, number, signing_key(key)))
+    number = ledger.entry(1).envelope.payload["number"]
     typer.echo(f"opened ledger {ledger.id} for {enterprise} ({number}) in {target(ctx)}", err=True)
     others = len(ledger.store.ledgers()) - 1
     if others:

@@ -10,8 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.app import forms
-from ledger.cli.context import KeyOption, app, append_one, open_ledger, signing_key
-from ledger.core.draft import Draft
+from ledger.cli.context import KeyOption, app, naming, open_ledger, signing_key
 from ledger.errors import InputError
 
 record_app = typer.Typer(help="Record signed events.", no_args_is_help=True)
@@ -143,13 +142,11 @@ def correct(
     key: KeyOption,
 ) -> None:
     """Correct an event: records EventCorrected with the whole corrected payload. Never an edit."""
+    from ledger.app import commands
+
     ledger = open_ledger(ctx)
-    target = ledger.entry(seq).envelope
-    replacement = forms.corrected(target.type, target.payload, assignments)
-    payload = {"event": seq, "reason": reason, "replacement": replacement}
-    entry = append_one(
-        ledger, key, Draft("EventCorrected", payload), {"event": "SEQ", "reason": "--reason"}
-    )
+    with naming({"event": "SEQ", "reason": "--reason"}):
+        entry = commands.correct(ledger, signing_key(key), seq, reason, assignments)
     typer.echo(f"corrected event {seq} at event {entry.envelope.seq}", err=True)
     typer.echo(str(entry.envelope.seq))
 
@@ -162,11 +159,11 @@ def retract(
     key: KeyOption,
 ) -> None:
     """Retract an event recorded in error: records EventRetracted. Never a deletion."""
+    from ledger.app import commands
+
     ledger = open_ledger(ctx)
-    payload = {"event": seq, "reason": reason}
-    entry = append_one(
-        ledger, key, Draft("EventRetracted", payload), {"event": "SEQ", "reason": "--reason"}
-    )
+    with naming({"event": "SEQ", "reason": "--reason"}):
+        entry = commands.retract(ledger, signing_key(key), seq, reason)
     typer.echo(f"retracted event {seq} at event {entry.envelope.seq}", err=True)
     typer.echo(str(entry.envelope.seq))
 
@@ -181,8 +178,9 @@ def redact(
 ) -> None:
     """Erase a personal field's clear value (GDPR) by a recorded PersonalDataRedacted event: its
     salted commitment stays signed, so verify, audit and proofs still pass."""
+    from ledger.app import commands
+
     ledger = open_ledger(ctx)
-    payload = {"event": seq, "field": field, "reason": reason}
-    options = {"event": "SEQ", "field": "--field", "reason": "--reason"}
-    entry = append_one(ledger, key, Draft("PersonalDataRedacted", payload), options)
+    with naming({"event": "SEQ", "field": "--field", "reason": "--reason"}):
+        entry = commands.redact(ledger, signing_key(key), seq, field, reason)
     typer.echo(f"redacted {field} of event {seq} at event {entry.envelope.seq}", err=True)

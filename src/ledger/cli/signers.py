@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from ledger.cli.context import KeyOption, append_one, echo_json, open_ledger
+from ledger.cli.context import KeyOption, echo_json, naming, open_ledger, signing_key
 from ledger.core.catalogue import ROLES
-from ledger.core.draft import Draft
-from ledger.errors import InputError
 
 signer_app = typer.Typer(
     help="Enrol, revoke and list the keys allowed to sign.", no_args_is_help=True
@@ -29,20 +27,12 @@ def signer_add(
     key: KeyOption,
 ) -> None:
     """Enrol a key with its roles (needs an admin key)."""
-    from ledger.app import keyfiles
+    from ledger.app import commands, keyfiles
 
-    for r in role:
-        if r not in ROLES:
-            raise InputError("--role", f"{r!r} is not a role; expected one of {', '.join(ROLES)}")
     public = keyfiles.load_public_key(pub)
-    payload = {
-        "key_id": public.key_id,
-        "public_key": public.b64,
-        "name": name,
-        "roles": sorted(set(role), key=ROLES.index),
-    }
     ledger = open_ledger(ctx)
-    entry = append_one(ledger, key, Draft("SignerEnrolled", payload), {"name": "--name"})
+    with naming({"name": "--name", "roles": "--role"}):
+        entry = commands.enrol_signer(ledger, signing_key(key), public, name, role)
     typer.echo(f"enrolled {public.key_id} ({name}) at event {entry.envelope.seq}", err=True)
 
 
@@ -54,9 +44,11 @@ def signer_revoke(
     key: KeyOption,
 ) -> None:
     """Revoke a key (needs an admin key): events it signs afterwards fail verification."""
+    from ledger.app import commands
+
     ledger = open_ledger(ctx)
-    payload = {"key_id": key_id, "reason": reason}
-    entry = append_one(ledger, key, Draft("SignerRevoked", payload), {"reason": "--reason"})
+    with naming({"reason": "--reason"}):
+        entry = commands.revoke_signer(ledger, signing_key(key), key_id, reason)
     typer.echo(f"revoked {key_id} at event {entry.envelope.seq}", err=True)
 
 
@@ -74,17 +66,12 @@ def signer_rotate(
 ) -> None:
     """Replace a key: the new key takes the old one's name and roles; events the old key signs
     afterwards fail verification, those it signed before stay valid."""
-    from ledger.app import keyfiles
+    from ledger.app import commands, keyfiles
 
     public = keyfiles.load_public_key(pub)
-    payload = {
-        "key_id": key_id,
-        "new_key_id": public.key_id,
-        "public_key": public.b64,
-        "reason": reason,
-    }
     ledger = open_ledger(ctx)
-    entry = append_one(ledger, key, Draft("SignerKeyRotated", payload), {"reason": "--reason"})
+    with naming({"reason": "--reason"}):
+        entry = commands.rotate_signer(ledger, signing_key(key), key_id, public, reason)
     typer.echo(f"rotated {key_id} to {public.key_id} at event {entry.envelope.seq}", err=True)
 
 
@@ -94,18 +81,9 @@ def signer_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """List enrolled keys, their roles and revocations."""
-    signers = open_ledger(ctx, read_only=True).registry().signers.values()
-    rows: list[dict[str, Any]] = [
-        {
-            "key_id": s.key_id,
-            "name": s.name,
-            "roles": sorted(s.roles, key=ROLES.index),
-            "enrolled_seq": s.enrolled_seq,
-            "revoked_seq": s.revoked_seq,
-            "revoked_reason": s.revoked_reason,
-        }
-        for s in signers
-    ]
+    from ledger.app import commands
+
+    rows = commands.signers(open_ledger(ctx, read_only=True))
     if as_json:
         echo_json(rows)
         return

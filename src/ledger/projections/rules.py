@@ -9,7 +9,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from ledger.errors import InputError
 from ledger.resources import data_dir
+
+# The languages the conditions are titled in, and the reports written in.
+LANGUAGES = ("fr", "nl", "en")
+
+
+def language(field: str, lang: str) -> str:
+    """``lang`` if the conditions and the report have it, else ``InputError`` naming ``field``."""
+    if lang not in LANGUAGES:
+        raise InputError(field, f"{lang!r}; expected one of {', '.join(LANGUAGES)}")
+    return lang
+
 
 CHECKS = frozenset(
     {
@@ -74,7 +86,7 @@ def parse(text: str) -> Rules:
             Condition(
                 id=c["id"],
                 accreditation=c["accreditation"],
-                titles={lang: c[f"title_{lang}"] for lang in ("fr", "nl", "en")},
+                titles={lang: c[f"title_{lang}"] for lang in LANGUAGES},
                 source=c["source"],
                 articles=tuple(c["articles"]),
                 checks=tuple(c["checks"]),

@@ -28,6 +28,7 @@ from ledger.core.draft import Draft
 from ledger.core.envelope import Entry
 from ledger.core.keys import SigningKey
 from ledger.errors import InputError, IntegrityError
+from ledger.projections import rules
 from ledger.projections.projected import world
 from ledger.reporting import model
 from ledger.resources import data_dir
@@ -118,8 +119,7 @@ def produce(
     ``IntegrityError`` when it does not."""
     if fmt not in FORMATS:
         raise InputError("--format", f"{fmt!r}; expected one of {', '.join(FORMATS)}")
-    if lang not in model.LANGUAGES:
-        raise InputError("--lang", f"{lang!r}; expected one of {', '.join(model.LANGUAGES)}")
+    rules.language("--lang", lang)
     if not verified:
         require_intact(verify_ledger(ledger.store, ledger.id))
     folded = world(ledger, as_known_at, upto=upto, start=model.new_world(), verified=True)

@@ -1,0 +1,120 @@
+"""What the ledger's commands do to a ledger, as library functions: each takes typed arguments,
+builds its event, appends it through ``Ledger.append`` (where the rulebook judges it) and
+returns what it recorded. Input errors name the payload field at fault (``roles``, ``reason``,
+``replacement.value``…); the CLI says which of its options that is. The CLI parses, calls one of
+these, prints; tests and the bench call them as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ledger.app import forms
+from ledger.chain.ledger import Ledger
+from ledger.core import catalogue, values
+from ledger.core.draft import Draft
+from ledger.core.envelope import Entry
+from ledger.core.keys import PublicKey, SigningKey
+from ledger.errors import InputError
+
+
+def open_ledger(target: str, enterprise: str, number: str, key: SigningKey) -> Ledger:
+    """A new ledger in the store at ``target``, its genesis signed by ``key`` (who becomes its
+    admin and secretary). ``number`` is any spelling of an enterprise number."""
+    number = values.enterprise_number("number", number)
+    if not enterprise.strip():
+        raise InputError("enterprise", "the enterprise name is empty")
+    return Ledger.create(target, enterprise=enterprise, number=number, key=key)
+
+
+def enrolment(public: PublicKey, name: str, roles: Iterable[str]) -> Draft:
+    """The ``SignerEnrolled`` of ``public`` with these roles (in the catalogue's order)."""
+    wanted = list(roles)
+    for role in wanted:
+        if role not in catalogue.ROLES:
+            raise InputError(
+                "roles", f"{role!r} is not a role; expected one of {', '.join(catalogue.ROLES)}"
+            )
+    payload = {
+        "key_id": public.key_id,
+        "public_key": public.b64,
+        "name": name,
+        "roles": sorted(set(wanted), key=catalogue.ROLES.index),
+    }
+    return Draft("SignerEnrolled", payload)
+
+
+def enrol_signer(
+    ledger: Ledger, key: SigningKey, public: PublicKey, name: str, roles: Iterable[str]
+) -> Entry:
+    """Enrol ``public`` under ``name`` with ``roles`` (``key`` must be an admin's)."""
+    return _one(ledger, key, enrolment(public, name, roles))
+
+
+def revoke_signer(ledger: Ledger, key: SigningKey, key_id: str, reason: str) -> Entry:
+    """Revoke the key ``key_id``: what it signs afterwards fails verification."""
+    return _one(ledger, key, Draft("SignerRevoked", {"key_id": key_id, "reason": reason}))
+
+
+def rotate_signer(
+    ledger: Ledger, key: SigningKey, key_id: str, public: PublicKey, reason: str
+) -> Entry:
+    """Hand the name and roles of ``key_id`` to ``public`` and retire ``key_id`` (``key`` is
+    the old key itself, or an admin's)."""
+    payload = {
+        "key_id": key_id,
+        "new_key_id": public.key_id,
+        "public_key": public.b64,
+        "reason": reason,
+    }
+    return _one(ledger, key, Draft("SignerKeyRotated", payload))
+
+
+def correct(
+    ledger: Ledger, key: SigningKey, seq: int, reason: str, assignments: Sequence[str]
+) -> Entry:
+    """Correct event ``seq``: an ``EventCorrected`` with its whole payload, the ``FIELD=VALUE``
+    ``assignments`` applied (``forms.corrected``). Never an edit."""
+    target = ledger.entry(seq).envelope
+    replacement = forms.corrected(target.type, target.payload, list(assignments))
+    payload = {"event": seq, "reason": reason, "replacement": replacement}
+    return _one(ledger, key, Draft("EventCorrected", payload))
+
+
+def retract(ledger: Ledger, key: SigningKey, seq: int, reason: str) -> Entry:
+    """Retract event ``seq``, recorded in error: an ``EventRetracted``. Never a deletion."""
+    return _one(ledger, key, Draft("EventRetracted", {"event": seq, "reason": reason}))
+
+
+def redact(ledger: Ledger, key: SigningKey, seq: int, name: str, reason: str) -> Entry:
+    """Erase the clear value of personal field ``name`` of event ``seq``: a
+    ``PersonalDataRedacted``; its salted commitment stays signed."""
+    payload = {"event": seq, "field": name, "reason": reason}
+    return _one(ledger, key, Draft("PersonalDataRedacted", payload))
+
+
+def signers(ledger: Ledger) -> list[dict[str, Any]]:
+    """The keys enrolled, their roles and revocations, as stored (verify proves them)."""
+    return [
+        {
+            "key_id": s.key_id,
+            "name": s.name,
+            "roles": sorted(s.roles, key=catalogue.ROLES.index),
+            "enrolled_seq": s.enrolled_seq,
+            "revoked_seq": s.revoked_seq,
+            "revoked_reason": s.revoked_reason,
+        }
+        for s in ledger.registry().signers.values()
+    ]
+
+
+def last_of(ledger: Ledger, event_type: str) -> int | None:
+    """The sequence number of the last event of ``event_type``, if any (read by its type)."""
+    rows = ledger.store.read_topics(ledger.id, [event_type])
+    return rows[-1].seq if rows else None
+
+
+def _one(ledger: Ledger, key: SigningKey, draft: Draft) -> Entry:
+    [entry] = ledger.append(key, [draft])
+    return entry
