@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 import orjson
 import pytest
-from conftest import run_subprocess
+from conftest import run_here
 
 from ledger import files
 from ledger.app import commands, keyfiles, transparency
@@ -317,7 +317,7 @@ def _cli(history: History, *args: str) -> tuple[int, str, str]:
     pub = history.folder / "council.key.pub"
     if not pub.exists():
         keyfiles.write_key_files(history.council, history.folder / "council.key", None)
-    found = run_subprocess("audit", *args, "--trust", str(pub), cwd=history.folder)
+    found = run_here("audit", *args, "--trust", str(pub), cwd=history.folder)
     return found.code, found.out, found.err
 
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Database, Result, run_subprocess
+from conftest import Database, Result, run_here
 
 from ledger.app import commands, keyfiles, transparency
 from ledger.chain.ledger import Ledger
@@ -440,7 +440,7 @@ def test_the_cli_exits_1_naming_the_event(coop: Coop) -> None:
     env = coop.db.env if coop.db.backend == "postgres" else {}
     where = ["--ledger", coop.db.location]
     for args in (["verify"], ["compliance", "--year", "2025"], ["report", "--year", "2025"]):
-        done = run_subprocess(*where, *args, cwd=coop.db.folder, env=env)
+        done = run_here(*where, *args, cwd=coop.db.folder, env=env)
         assert done.code == 1, (args, done)
         message = done.err + done.out
         assert f"event {seq}: role-not-allowed" in message, (args, done)

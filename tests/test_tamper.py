@@ -17,7 +17,7 @@ from conftest import (
     forge_append,
     make_key,
     metric_args,
-    run_subprocess,
+    run_here,
     sqlite_only,
 )
 
@@ -26,13 +26,13 @@ from ledger.core.envelope import parse_entry
 
 
 def verify_fails_at(db: Database, seq: int, reason: str) -> None:
-    result = run_subprocess("verify", "--json", cwd=db.folder, env=db.env)
+    result = run_here("verify", "--json", cwd=db.folder, env=db.env)
     assert result.code == 1, result
     report = orjson.loads(result.out)
     assert report["ok"] is False
     first = report["failures"][0]
     assert (first["seq"], first["reason"]) == (seq, reason), report
-    text = run_subprocess("verify", cwd=db.folder, env=db.env)
+    text = run_here("verify", cwd=db.folder, env=db.env)
     assert text.code == 1
     assert text.out.startswith(f"FAILED: event {seq}: {reason}:"), text.out
 
@@ -42,7 +42,7 @@ def rewrite(db: Database, seq: int, entry: bytes) -> None:
 
 
 def test_intact_ledger_verifies(opened: dict[str, Any]) -> None:
-    result = run_subprocess("verify", "--json", cwd=opened["db"].folder, env=opened["db"].env)
+    result = run_here("verify", "--json", cwd=opened["db"].folder, env=opened["db"].env)
     assert result.code == 0, result
     report = orjson.loads(result.out)
     assert report["ok"] is True and report["events"] == 6 and report["failures"] == []
@@ -205,7 +205,7 @@ def test_entry_column_holding_another_type(opened: dict[str, Any], value: str, r
 def test_entry_stored_as_text_with_its_bytes_intact_verifies(opened: dict[str, Any]) -> None:
     # The signed bytes are what count; the column's type is the database's business.
     opened["db"].tamper(("UPDATE stored_events SET state = CAST(state AS TEXT)", ()))
-    assert run_subprocess("verify", cwd=opened["db"].folder, env=opened["db"].env).code == 0
+    assert run_here("verify", cwd=opened["db"].folder, env=opened["db"].env).code == 0
 
 
 @sqlite_only
@@ -233,7 +233,7 @@ def test_truncated_tail_is_not_an_integrity_failure_without_a_checkpoint(
     # A careful attacker also drops the tree nodes the last event completed; a careless one
     # leaves them, and the node count gives the cut away.
     opened["db"].tamper(("DELETE FROM stored_events WHERE originator_version = 6", ()))
-    careless = run_subprocess("verify", cwd=opened["db"].folder, env=opened["db"].env)
+    careless = run_here("verify", cwd=opened["db"].folder, env=opened["db"].env)
     assert careless.code == 1 and "stored-tree-mismatch" in careless.out
     opened["db"].tamper(("DELETE FROM merkle_nodes WHERE (level, idx) IN ((0, 5), (1, 2))", ()))
-    assert run_subprocess("verify", cwd=opened["db"].folder, env=opened["db"].env).code == 0
+    assert run_here("verify", cwd=opened["db"].folder, env=opened["db"].env).code == 0

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Database, Result, make_key, run_subprocess, sqlite_only
+from conftest import Database, Result, make_key, run_here, sqlite_only
 
 from ledger.app import keyfiles
 from ledger.chain import verify
@@ -155,25 +155,21 @@ def test_verify_trusted_passes_then_catches_truncation_and_rewrite(
         ).code
         == 0
     )
-    ok = run_subprocess("verify", "--trusted", str(logged["cp"]), cwd=logged["db"].folder)
+    ok = run_here("verify", "--trusted", str(logged["cp"]), cwd=logged["db"].folder)
     assert ok.code == 0, ok
     backup = logged["db"].folder / "backup.db"
     with sqlite3.connect(logged["db"].location) as src, sqlite3.connect(backup) as dst:
         src.backup(dst)
     logged["db"].tamper(("DELETE FROM stored_events WHERE originator_version >= 6", ()))
-    cut = run_subprocess(
-        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].folder
-    )
+    cut = run_here("verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].folder)
     assert cut.code == 1
     assert orjson.loads(cut.out)["failures"][0]["reason"] == "truncated"
     # The enterprise rewrites event 5 with its own legitimate key and re-chains what follows.
     with sqlite3.connect(backup) as src, sqlite3.connect(logged["db"].location) as dst:
         src.backup(dst)
     rewrite_from(logged["db"], 5, logged["treasurer"].parent)
-    assert run_subprocess("verify", cwd=logged["db"].folder).code == 0  # undetectable alone
-    bad = run_subprocess(
-        "verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].folder
-    )
+    assert run_here("verify", cwd=logged["db"].folder).code == 0  # undetectable alone
+    bad = run_here("verify", "--trusted", str(logged["cp"]), "--json", cwd=logged["db"].folder)
     assert bad.code == 1
     first = orjson.loads(bad.out)["failures"][0]
     assert (first["seq"], first["reason"]) == (7, "checkpoint-mismatch")
@@ -225,12 +221,12 @@ def rewrite_from(db: Database, seq: int, folder: Path) -> None:
 
 
 def export(folder: Path, name: str = "bundle") -> Path:
-    assert run_subprocess("export", "--out", name, cwd=folder).code == 0
+    assert run_here("export", "--out", name, cwd=folder).code == 0
     return folder / name
 
 
 def audit(folder: Path, bundle: Path, council: Path, *extra: str) -> dict[str, object]:
-    result = run_subprocess(
+    result = run_here(
         "audit", str(bundle), "--trust", f"{council}.pub", "--json", *extra, cwd=folder
     )
     report: dict[str, object] = orjson.loads(result.out)
@@ -309,7 +305,7 @@ def test_audit_catches_a_fork(
     cp_a = tmp_path / "cp-a"
     assert cli("checkpoint", "--key", str(logged["founder"]), "--out", str(cp_a)).code == 0
     assert cli("checkpoint", "cosign", str(cp_a), "--key", str(logged["council"])).code == 0
-    assert run_subprocess("--ledger", str(fork), "export", "--out", "b-fork", cwd=folder).code == 0
+    assert run_here("--ledger", str(fork), "export", "--out", "b-fork", cwd=folder).code == 0
     report = audit(folder, folder / "b-fork", logged["council"], "--trusted", str(cp_a))
     assert first_failure(report) == (8, "checkpoint-mismatch")
 
@@ -416,7 +412,7 @@ def test_late_entries_are_listed(logged: dict[str, Any], cli: Callable[..., Resu
         (8, "MetricSubmitted", f"{closed}-12-31", 7, f"{closed}-12-31"),
         (11, "MetricSubmitted", f"{closed - 3}-12-31", 7, f"{closed}-12-31"),
     ]
-    text = run_subprocess("audit", "bundle", "--trust", f"{logged['council']}.pub", cwd=folder)
+    text = run_here("audit", "bundle", "--trust", f"{logged['council']}.pub", cwd=folder)
     assert "late entry: event 8 (MetricSubmitted" in text.out
 
 
@@ -435,7 +431,7 @@ def test_tampered_tree_nodes_are_caught(logged: dict[str, Any]) -> None:
     logged["db"].tamper(
         ("UPDATE merkle_nodes SET hash = ? WHERE level = 0 AND idx = 2", (b"\x11" * 32,)),
     )
-    result = run_subprocess("verify", "--json", cwd=logged["db"].folder)
+    result = run_here("verify", "--json", cwd=logged["db"].folder)
     assert result.code == 1
     assert orjson.loads(result.out)["failures"][0]["reason"] == "stored-tree-mismatch"
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 import pytest
-from conftest import POSTGRES_URL, Database, Result, run_subprocess
+from conftest import POSTGRES_URL, Database, Result, run_here, run_subprocess
 
 import ledger.store.sql
 from ledger.core.envelope import parse_entry
@@ -43,7 +43,7 @@ def logged(cli: Callable[..., Result], seq: int) -> dict[str, Any]:
 
 
 def verify_json(db: Database) -> dict[str, Any]:
-    result = run_subprocess("verify", "--json", cwd=db.folder)
+    result = run_here("verify", "--json", cwd=db.folder)
     report: dict[str, Any] = orjson.loads(result.out)
     assert result.code == (0 if report["ok"] else 1)
     return report
@@ -100,7 +100,7 @@ def test_redaction_keeps_verify_audit_proofs_and_reports(
     assert orjson.loads(proof.out)["seq"] == seq
     assert cli("verify", "--trusted", str(before)).code == 0
     assert cli("export", "--out", "bundle").code == 0
-    audit = run_subprocess(
+    audit = run_here(
         "audit", "bundle", "--trust", f"{council}.pub", "--trusted", str(before), cwd=db.folder
     )
     assert audit.code == 0, audit
@@ -409,6 +409,8 @@ def test_a_role_that_may_not_vacuum_is_told(
     db: Database = opened["db"]
     seq = resign(cli, opened["treasurer"], "M-12", NAME)
     with _role_not_owning_the_tables(db) as url:
+        # A process of its own: the warning reaches stderr through logging's last resort,
+        # which pytest's own log handlers would take in this one.
         done = run_subprocess(
             "redact", str(seq), "--field", "member_name", "--reason", "asked",
             "--key", str(opened["founder"]), cwd=db.folder, env={"LEDGER_URL": url},

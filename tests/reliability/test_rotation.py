@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from conftest import Result, forge_append, make_key, metric_args, run_subprocess
+from conftest import Result, forge_append, make_key, metric_args, run_here
 
 from ledger.app import keyfiles
 
@@ -39,12 +39,12 @@ def test_a_key_rotates_itself(
     assert metric(cli, new, "2").code == 0
     refused = metric(cli, old, "3")
     assert refused.code == 2 and "revoked-signer" in refused.err
-    verified = run_subprocess("verify", "--json", cwd=opened["db"].folder)
+    verified = run_here("verify", "--json", cwd=opened["db"].folder)
     assert verified.code == 0 and orjson.loads(verified.out)["events"] == 9
 
     # Past the CLI, the old key's signature after its rotation fails verification.
     seq = forge_append(opened["db"], old)
-    failed = run_subprocess("verify", "--json", cwd=opened["db"].folder)
+    failed = run_here("verify", "--json", cwd=opened["db"].folder)
     assert failed.code == 1
     first = orjson.loads(failed.out)["failures"][0]
     assert (first["seq"], first["reason"]) == (seq, "revoked-signer")
@@ -74,4 +74,4 @@ def test_an_admin_rotates_a_lost_key_and_others_may_not(
         str(opened["founder"]),
     )  # fmt: skip
     assert twice.code == 2
-    assert run_subprocess("verify", cwd=opened["db"].folder).code == 0
+    assert run_here("verify", cwd=opened["db"].folder).code == 0
