@@ -458,13 +458,18 @@ class Tree:
             self.base.append(0)
         self.levels[level] += hashes
 
+    def nodes(self, wanted: Sequence[merkle.Node]) -> dict[merkle.Node, bytes]:
+        """:data:`merkle.Nodes` over the levels kept: nodes left of where the tree started
+        (``base``) are not among them."""
+        found = {}
+        for level, idx in wanted:
+            at = 32 * (idx - self.base[level])
+            found[level, idx] = bytes(self.levels[level][at : at + 32])
+        return found
+
     def root(self, size: int) -> bytes:
         """The root at ``size``, which must not be below the size the tree started from."""
-        nodes = []
-        for level, idx in merkle.perfect_subtrees(0, size):
-            at = 32 * (idx - self.base[level])
-            nodes.append(bytes(self.levels[level][at : at + 32]))
-        return merkle.fold_subtrees(nodes)
+        return merkle.root_at(size, self.nodes)
 
 
 @dataclass

@@ -10,37 +10,29 @@ Hash rules (RFC 9162 §2.1.1)::
     MTH(D[n])    = node hash(MTH(D[0:k]), MTH(D[k:n])), k the largest power of two < n
 
 Proofs are lists of 32-byte hashes in the RFC order (from the leaf / old subtree upwards).
-The provers (:func:`inclusion_proof`, :func:`consistency_proof`, :func:`root_hash`) follow the
-RFC's recursive definitions PATH, SUBPROOF and MTH; the verifiers follow the loops of RFC 9162
-§2.1.3.2 (inclusion) and §2.1.4.2 (consistency) step by step. As in transparency-dev/merkle,
-each verifier is split into a "compute" half (:func:`root_from_inclusion_proof`,
+There is one tree structure: the roots of its complete subtrees (:data:`Node`), which the
+writer's :class:`CompactRange` makes, the store keeps and verify rebuilds. The provers read
+them through a :data:`Nodes` function (:func:`inclusion_proof_from`,
+:func:`consistency_proof_from`, :func:`root_at`); over plain leaf hashes
+(:func:`inclusion_proof`, :func:`consistency_proof`, :func:`root_hash`) they read what the
+writer makes of those. :func:`inclusion_ranges` and :func:`consistency_ranges` follow the
+RFC's recursive definitions PATH and SUBPROOF to say which leaf ranges a proof lists; each
+range is a run of complete subtrees. The verifiers follow the loops of RFC 9162 §2.1.3.2
+(inclusion) and §2.1.4.2 (consistency) step by step. As in transparency-dev/merkle, each
+verifier is split into a "compute" half (:func:`root_from_inclusion_proof`,
 :func:`roots_from_consistency_proof`) and a ``verify_*`` half that compares against the
 supplied roots.
 
-Subtree proofs (draft-ietf-plants-merkle-tree-certs, "Subtrees"; transparency-dev/merkle's
-VerifySubtreeInclusion / VerifySubtreeConsistency) generalise both to a subtree
-``[start, end)``, the Merkle tree MTH(D[start:end]) of an aligned leaf range:
-:func:`subtree_inclusion_proof` / :func:`verify_subtree_inclusion` prove a leaf is in the
-subtree, :func:`subtree_consistency_proof` / :func:`verify_subtree_consistency` prove the
-subtree is part of the whole tree (``[0, m)`` is the RFC consistency case). They are at the
-end of this module, with their rules.
-
 Verifiers return ``None`` or raise :class:`ProofError`, whose ``reason`` is one of:
 
-- ``index-out-of-range``: inclusion, ``index`` is not in ``[0, size)`` (so any size-0 tree),
-  or for a subtree not in ``[start, end)``;
+- ``index-out-of-range``: inclusion, ``index`` is not in ``[0, size)`` (so any size-0 tree);
 - ``negative-size``: consistency, a tree size is negative;
 - ``old-size-exceeds-new-size``: consistency, ``old_size > new_size``;
 - ``size-zero``: consistency, ``old_size == 0 < new_size`` (see the size-0 rule below);
-- ``invalid-subtree``: subtree proofs, ``[start, end)`` is not a subtree (not
-  ``0 <= start <= end``, or ``start`` not a multiple of ``BIT_CEIL(end - start)``);
-- ``end-exceeds-size``: subtree consistency, ``end > size``;
 - ``bad-hash-length``: a leaf hash, proof element or root that is checked is not 32 bytes;
 - ``wrong-proof-size``: the proof does not have the one length the sizes allow;
 - ``root-mismatch``: the root computed from the proof differs from the (new) root supplied;
-- ``old-root-mismatch``: consistency, the old root computed differs from the one supplied;
-- ``subtree-root-mismatch``: subtree proofs, the subtree root computed differs from the one
-  supplied.
+- ``old-root-mismatch``: consistency, the old root computed differs from the one supplied.
 
 Size-0 rule (consistency)
     * ``0 -> n`` with ``n > 0`` is always rejected (``size-zero``), whatever the proof: the
@@ -62,42 +54,39 @@ Size-0 rule (consistency)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 __all__ = [
     "CompactRange",
+    "Node",
+    "Nodes",
     "ProofError",
     "consistency_proof",
     "consistency_proof_from",
+    "consistency_ranges",
     "fold_subtrees",
     "inclusion_proof",
     "inclusion_proof_from",
+    "inclusion_ranges",
     "leaf_hash",
     "node_hash",
+    "nodes_of",
     "perfect_subtrees",
+    "range_roots",
+    "root_at",
     "root_from_inclusion_proof",
-    "root_from_subtree_inclusion_proof",
     "root_hash",
     "roots_from_consistency_proof",
-    "roots_from_subtree_consistency_proof",
-    "subtree_consistency_proof",
-    "subtree_inclusion_proof",
     "subtree_levels",
     "verify_consistency",
     "verify_inclusion",
-    "verify_subtree_consistency",
-    "verify_subtree_inclusion",
 ]
 
 _HASH_SIZE: Final = 32
 _EMPTY_ROOT: Final = hashlib.sha256(b"").digest()
 _LEAF_PREFIX: Final = b"\x00"
 _NODE_PREFIX: Final = b"\x01"
-
-# Answers "MTH of leaves [start, end)". The provers only ever ask through this, so a store
-# holding complete-subtree hashes can serve the same decomposition without the leaves.
-_SubtreeRoot = Callable[[int, int], bytes]
 
 
 class ProofError(ValueError):
@@ -140,115 +129,22 @@ def _split(n: int) -> int:
     return 1 << ((n - 1).bit_length() - 1)
 
 
-# --- provers: the RFC's recursive definitions over leaf ranges ------------------------------
-
-
-def _subtree_root(leaf_hashes: Sequence[bytes], start: int, end: int) -> bytes:
-    """MTH of ``leaf_hashes[start:end]`` without slicing (RFC 9162 §2.1.1)."""
-    n = end - start
-    if n == 0:
-        return _EMPTY_ROOT
-    if n == 1:
-        leaf = leaf_hashes[start]
-        # A one-leaf tree's root *is* the leaf hash, so nothing downstream would catch it.
-        if len(leaf) != _HASH_SIZE:
-            raise ValueError(f"leaf hash {start} is {len(leaf)} bytes, expected {_HASH_SIZE}")
-        return leaf
-    k = _split(n)
-    return node_hash(
-        _subtree_root(leaf_hashes, start, start + k), _subtree_root(leaf_hashes, start + k, end)
-    )
-
-
-def _inclusion_path(subtree_root: _SubtreeRoot, index: int, start: int, end: int) -> list[bytes]:
-    """PATH(index, D[start:end]) (RFC 9162 §2.1.3.1); ``index`` is relative to ``start``."""
-    n = end - start
-    if n == 1:
-        return []
-    k = _split(n)
-    if index < k:
-        return [
-            *_inclusion_path(subtree_root, index, start, start + k),
-            subtree_root(start + k, end),
-        ]
-    return [
-        *_inclusion_path(subtree_root, index - k, start + k, end),
-        subtree_root(start, start + k),
-    ]
-
-
-def _consistency_subproof(
-    subtree_root: _SubtreeRoot, old_size: int, start: int, end: int, complete: bool
-) -> list[bytes]:
-    """SUBPROOF(old_size, D[start:end], complete) (RFC 9162 §2.1.4.1), ``0 < old_size``.
-
-    ``complete`` is the RFC's ``b``: true while the range starts at leaf 0, so that its old
-    part is the whole old tree, whose root the verifier already has.
-    """
-    n = end - start
-    if old_size == n:
-        return [] if complete else [subtree_root(start, end)]
-    k = _split(n)
-    if old_size <= k:
-        return [
-            *_consistency_subproof(subtree_root, old_size, start, start + k, complete),
-            subtree_root(start + k, end),
-        ]
-    return [
-        *_consistency_subproof(subtree_root, old_size - k, start + k, end, False),
-        subtree_root(start, start + k),
-    ]
-
-
-def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
-    """Return the Merkle tree hash of the given leaf hashes; ``SHA-256(b"")`` when empty.
-
-    Raises :class:`ValueError` if a leaf hash is not 32 bytes.
-    """
-    return _subtree_root(leaf_hashes, 0, len(leaf_hashes))
-
-
-def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
-    """Return the inclusion proof (audit path) of leaf ``index`` in the tree of ``leaf_hashes``.
-
-    Precondition ``0 <= index < len(leaf_hashes)``, else :class:`ValueError`; also raised if
-    a leaf hash the proof depends on is not 32 bytes.
-    """
-    size = len(leaf_hashes)
-    if not 0 <= index < size:
-        raise ValueError(f"leaf index {index} is outside a tree of size {size}")
-    return _inclusion_path(lambda s, e: _subtree_root(leaf_hashes, s, e), index, 0, size)
-
-
-def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:
-    """Return the proof that the first ``old_size`` leaves are a prefix of ``leaf_hashes``.
-
-    The proof is from ``old_size`` to ``len(leaf_hashes)``; it is empty when the two sizes
-    are equal (including ``0 -> 0``). Raises :class:`ValueError` unless
-    ``0 <= old_size <= len(leaf_hashes)``, for ``0 -> n`` with ``n > 0`` (no proof exists:
-    :func:`verify_consistency` rejects that case, see the size-0 rule), and if a leaf hash
-    the proof depends on is not 32 bytes.
-    """
-    size = len(leaf_hashes)
-    if not 0 <= old_size <= size:
-        raise ValueError(f"old size {old_size} is outside 0..{size}")
-    if old_size == size:
-        return []
-    if old_size == 0:
-        raise ValueError(f"no consistency proof from the empty tree (to size {size}) exists")
-    return _consistency_subproof(
-        lambda s, e: _subtree_root(leaf_hashes, s, e), old_size, 0, size, True
-    )
-
-
-# --- the same provers over stored complete subtrees ------------------------------------------
+# --- the tree as its complete subtrees ------------------------------------------------------
 #
-# A store keeps, for every complete ("perfect") subtree, its root: node (level, index) covers
-# leaves [index * 2**level, (index + 1) * 2**level). Any range the RFC recursion asks for is a
-# run of such subtrees, so roots and proofs cost O(log n) node reads, never a rebuild.
+# Every holder of the tree keeps the same thing: the root of each complete ("perfect") subtree,
+# node (level, index) covering leaves [index * 2**level, (index + 1) * 2**level). The writer's
+# CompactRange makes them as leaves arrive, the store keeps them beside the events, verify
+# rebuilds them from the entries. Any range the RFC's recursion asks for is a run of such nodes,
+# so a root or a proof is one read of O(log n) nodes, whoever holds them.
+
+Node = tuple[int, int]
+"""A complete subtree: (level, index), covering ``2**level`` leaves from ``index * 2**level``."""
+
+Nodes = Callable[[Sequence[Node]], Mapping[Node, bytes]]
+"""Answers the hashes of the wanted nodes, every one of them (or raises)."""
 
 
-def perfect_subtrees(start: int, end: int) -> list[tuple[int, int]]:
+def perfect_subtrees(start: int, end: int) -> list[Node]:
     """The (level, index) nodes whose leaves, left to right, make up ``[start, end)``.
 
     Precondition: ``0 <= start <= end`` and ``start`` a multiple of the largest power of two
@@ -293,22 +189,127 @@ def fold_subtrees(roots: Sequence[bytes]) -> bytes:
     return acc
 
 
-def inclusion_proof_from(subtree_root: _SubtreeRoot, index: int, size: int) -> list[bytes]:
-    """:func:`inclusion_proof` with subtree roots served by ``subtree_root(start, end)``."""
+def range_roots(ranges: Sequence[tuple[int, int]], nodes: Nodes) -> list[bytes]:
+    """The roots of leaf ranges ``[start, end)``, from the nodes they are made of, asked for
+    in one call (one read transaction for a store)."""
+    parts = [perfect_subtrees(start, end) for start, end in ranges]
+    found = nodes(list(dict.fromkeys(node for part in parts for node in part)))
+    return [fold_subtrees([found[node] for node in part]) for part in parts]
+
+
+def root_at(size: int, nodes: Nodes) -> bytes:
+    """MTH of the first ``size`` leaves; ``SHA-256(b"")`` for 0."""
+    return range_roots([(0, size)], nodes)[0]
+
+
+# --- provers: which ranges a proof lists -----------------------------------------------------
+#
+# A proof is the roots of some leaf ranges, in the RFC's order, and which ranges depends only
+# on the sizes: the recursions PATH and SUBPROOF (RFC 9162 §2.1.3.1, §2.1.4.1) walked from the
+# top, each step keeping the sibling it passes.
+
+
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The ranges whose roots are PATH(index, D[0:size]), from the leaf up.
+
+    Raises :class:`ValueError` unless ``0 <= index < size``.
+    """
     if not 0 <= index < size:
         raise ValueError(f"leaf index {index} is outside a tree of size {size}")
-    return _inclusion_path(subtree_root, index, 0, size)
+    siblings = []
+    start, end = 0, size
+    while end - start > 1:
+        mid = start + _split(end - start)
+        if index < mid:
+            siblings.append((mid, end))
+            end = mid
+        else:
+            siblings.append((start, mid))
+            start = mid
+    return siblings[::-1]
 
 
-def consistency_proof_from(subtree_root: _SubtreeRoot, old_size: int, size: int) -> list[bytes]:
-    """:func:`consistency_proof` with subtree roots served by ``subtree_root(start, end)``."""
+def consistency_ranges(old_size: int, size: int) -> list[tuple[int, int]]:
+    """The ranges whose roots are PROOF(old_size, D[0:size]), from the old tree up.
+
+    Empty when the sizes are equal (``0 -> 0`` included). Raises :class:`ValueError` unless
+    ``0 <= old_size <= size``, and for ``0 -> n`` with ``n > 0``: no proof exists
+    (:func:`verify_consistency` rejects that case, see the size-0 rule).
+    """
     if not 0 <= old_size <= size:
         raise ValueError(f"old size {old_size} is outside 0..{size}")
     if old_size == size:
         return []
     if old_size == 0:
         raise ValueError(f"no consistency proof from the empty tree (to size {size}) exists")
-    return _consistency_subproof(subtree_root, old_size, 0, size, True)
+    ranges = []
+    start, end, complete = 0, size, True
+    # SUBPROOF(m, D[start:end], b) with m = old_size - start: ``complete`` is the RFC's b, true
+    # while the range starts at leaf 0, so that its old part is the whole old tree, whose root
+    # the verifier already has.
+    while old_size != end:
+        mid = start + _split(end - start)
+        if old_size <= mid:
+            ranges.append((mid, end))
+            end = mid
+        else:
+            ranges.append((start, mid))
+            start, complete = mid, False
+    if not complete:
+        ranges.append((start, end))
+    return ranges[::-1]
+
+
+def inclusion_proof_from(nodes: Nodes, index: int, size: int) -> list[bytes]:
+    """The inclusion proof (audit path) of leaf ``index`` in the tree of ``size``."""
+    return range_roots(inclusion_ranges(index, size), nodes)
+
+
+def consistency_proof_from(nodes: Nodes, old_size: int, size: int) -> list[bytes]:
+    """The proof that the tree of ``old_size`` is a prefix of the tree of ``size``."""
+    return range_roots(consistency_ranges(old_size, size), nodes)
+
+
+def nodes_of(leaf_hashes: Sequence[bytes]) -> Nodes:
+    """The nodes the writer makes from ``leaf_hashes``; raises :class:`ValueError` if a leaf
+    hash is not 32 bytes."""
+    tree, kept = CompactRange(), {}
+    for leaf in leaf_hashes:
+        for level, index, node in tree.append(leaf):
+            kept[level, index] = node
+    return lambda wanted: {node: kept[node] for node in wanted}
+
+
+def root_hash(leaf_hashes: Sequence[bytes]) -> bytes:
+    """Return the Merkle tree hash of the given leaf hashes; ``SHA-256(b"")`` when empty.
+
+    Raises :class:`ValueError` if a leaf hash is not 32 bytes.
+    """
+    return root_at(len(leaf_hashes), nodes_of(leaf_hashes))
+
+
+def inclusion_proof(leaf_hashes: Sequence[bytes], index: int) -> list[bytes]:
+    """Return the inclusion proof (audit path) of leaf ``index`` in the tree of ``leaf_hashes``.
+
+    Precondition ``0 <= index < len(leaf_hashes)``, else :class:`ValueError`; also raised if
+    a leaf hash is not 32 bytes.
+    """
+    size = len(leaf_hashes)
+    ranges = inclusion_ranges(index, size)
+    return range_roots(ranges, nodes_of(leaf_hashes))
+
+
+def consistency_proof(leaf_hashes: Sequence[bytes], old_size: int) -> list[bytes]:
+    """Return the proof that the first ``old_size`` leaves are a prefix of ``leaf_hashes``.
+
+    The proof is from ``old_size`` to ``len(leaf_hashes)``; it is empty when the two sizes
+    are equal (including ``0 -> 0``). Raises :class:`ValueError` unless
+    ``0 <= old_size <= len(leaf_hashes)``, for ``0 -> n`` with ``n > 0`` (no proof exists:
+    :func:`verify_consistency` rejects that case, see the size-0 rule), and if a leaf hash
+    is not 32 bytes.
+    """
+    ranges = consistency_ranges(old_size, len(leaf_hashes))
+    return range_roots(ranges, nodes_of(leaf_hashes))
 
 
 class CompactRange:
@@ -326,6 +327,9 @@ class CompactRange:
 
     def append(self, leaf: bytes) -> list[tuple[int, int, bytes]]:
         """Add a leaf hash; return the (level, index, hash) nodes it completes, leaf included."""
+        if len(leaf) != _HASH_SIZE:
+            # A one-leaf tree's root *is* the leaf hash, so nothing downstream would catch it.
+            raise ValueError(f"leaf hash {self.size} is {len(leaf)} bytes, expected {_HASH_SIZE}")
         return self.append_subtree(0, leaf)
 
     def append_subtree(self, height: int, root: bytes) -> list[tuple[int, int, bytes]]:
@@ -569,311 +573,3 @@ def verify_consistency(
     # For 0 -> 0 the computed pair is the empty-tree root, so this also enforces that rule.
     _check_match("old-root-mismatch", "old root", computed_old, old_root)
     _check_match("root-mismatch", "new root", computed_new, new_root)
-
-
-# --- subtree proofs: draft-ietf-plants-merkle-tree-certs §"Subtrees" ---------------------
-#
-# A subtree [start, end) of a tree D_n is MTH(D[start:end]), a Merkle tree in its own right,
-# where 0 <= start <= end <= n and start is a multiple of BIT_CEIL(end - start). The
-# alignment rule makes its root either a node of the larger tree or (on the right edge of a
-# smaller version of it) rebuildable from such nodes, which is what lets a subtree be proven
-# consistent with the whole tree. [x, x) is a valid, empty subtree; [0, x) is always valid.
-
-
-def _bit_ceil(n: int) -> int:
-    """Smallest power of two ``>= n`` (``BIT_CEIL``; 1 for ``n <= 1``)."""
-    return 1 if n <= 1 else 1 << (n - 1).bit_length()
-
-
-def _is_valid_subtree(start: int, end: int) -> bool:
-    return 0 <= start <= end and start % _bit_ceil(end - start) == 0
-
-
-def _check_subtree(start: int, end: int) -> None:
-    if not _is_valid_subtree(start, end):
-        raise ProofError(
-            "invalid-subtree",
-            f"[{start}, {end}) is not a subtree: expected 0 <= start <= end and start a "
-            f"multiple of BIT_CEIL(end - start) = {_bit_ceil(end - start)}",
-        )
-
-
-def _require_subtree(start: int, end: int, size: int) -> None:
-    """The provers' precondition, as :class:`ValueError`."""
-    if not _is_valid_subtree(start, end):
-        raise ValueError(
-            f"[{start}, {end}) is not a subtree (start must be a multiple of "
-            f"BIT_CEIL(end - start) and 0 <= start <= end)"
-        )
-    if end > size:
-        raise ValueError(f"subtree [{start}, {end}) ends beyond a tree of size {size}")
-
-
-def _subtree_subproof(
-    subtree_root: _SubtreeRoot, start: int, end: int, lo: int, hi: int, complete: bool
-) -> list[bytes]:
-    """SUBTREE_SUBPROOF(start, end, D[lo:hi], complete) in absolute leaf positions.
-
-    Requires ``lo <= start < end <= hi`` with ``[start, end)`` a valid subtree. ``complete``
-    is the draft's ``b``: true while the subtree's own root is still a node of the tree, so
-    the verifier (who holds that root) needs no hash for it.
-    """
-    if start == lo and end == hi:
-        return [] if complete else [subtree_root(lo, hi)]
-    mid = lo + _split(hi - lo)
-    if end <= mid:
-        return [
-            *_subtree_subproof(subtree_root, start, end, lo, mid, complete),
-            subtree_root(mid, hi),
-        ]
-    if mid <= start:
-        return [
-            *_subtree_subproof(subtree_root, start, end, mid, hi, complete),
-            subtree_root(lo, mid),
-        ]
-    # start < mid < end: a valid subtree straddling the split starts at lo (the draft's
-    # third case); its part right of mid is not a node of the tree, so its root is sent.
-    return [*_subtree_subproof(subtree_root, mid, end, mid, hi, False), subtree_root(lo, mid)]
-
-
-def subtree_inclusion_proof(
-    leaf_hashes: Sequence[bytes], index: int, start: int, end: int
-) -> list[bytes]:
-    """Return the inclusion proof of leaf ``index`` in the subtree ``[start, end)``.
-
-    ``leaf_hashes`` are the leaves of the whole tree (``len(leaf_hashes) >= end``). The proof
-    is PATH(index - start, D[start:end]) (RFC 9162 §2.1.3.1 over the subtree's own leaves):
-    it leads from the leaf to MTH(D[start:end]), not to the tree root.
-
-    Preconditions: ``[start, end)`` a valid subtree, ``end <= len(leaf_hashes)`` and
-    ``start <= index < end``, else :class:`ValueError`; also raised if a leaf hash the proof
-    depends on is not 32 bytes.
-    """
-    _require_subtree(start, end, len(leaf_hashes))
-    if not start <= index < end:
-        raise ValueError(f"leaf index {index} is outside the subtree [{start}, {end})")
-    return _inclusion_path(lambda s, e: _subtree_root(leaf_hashes, s, e), index - start, start, end)
-
-
-def subtree_consistency_proof(leaf_hashes: Sequence[bytes], start: int, end: int) -> list[bytes]:
-    """Return SUBTREE_PROOF(start, end, D_n): subtree ``[start, end)`` is part of ``leaf_hashes``.
-
-    ``n = len(leaf_hashes)``. The proof is empty for an empty subtree (``start == end``) and
-    for the whole tree (``[0, n)``). ``[0, m)`` gives the RFC 9162 consistency proof from
-    ``m`` to ``n`` and ``[i, i + 1)`` the inclusion proof of leaf ``i``.
-
-    Preconditions: ``[start, end)`` a valid subtree and ``end <= n``, else
-    :class:`ValueError`; also raised if a leaf hash the proof depends on is not 32 bytes.
-    Unlike :func:`consistency_proof`, ``[0, 0)`` of a non-empty tree is allowed (empty proof).
-    """
-    size = len(leaf_hashes)
-    _require_subtree(start, end, size)
-    if start == end:
-        return []
-    return _subtree_subproof(
-        lambda s, e: _subtree_root(leaf_hashes, s, e), start, end, 0, size, True
-    )
-
-
-def root_from_subtree_inclusion_proof(
-    leaf_hash: bytes, index: int, start: int, end: int, proof: Sequence[bytes]
-) -> bytes:
-    """Return the subtree root implied by ``proof`` for ``leaf_hash`` at ``index``.
-
-    This evaluates a subtree inclusion proof (draft "Evaluating a Subtree Inclusion Proof"):
-    the RFC 9162 §2.1.3.2 loop with leaf index ``index - start`` in a tree of
-    ``end - start`` leaves.
-
-    Preconditions: ``[start, end)`` a valid subtree; ``start <= index < end`` (so the subtree
-    is not empty); ``leaf_hash`` and every proof element 32 bytes; ``len(proof)`` the one
-    length the positions allow. Raises :class:`ProofError` with reason ``invalid-subtree``,
-    ``index-out-of-range``, ``bad-hash-length`` or ``wrong-proof-size`` otherwise. The result
-    is only meaningful once compared with a trusted subtree root
-    (:func:`verify_subtree_inclusion`).
-    """
-    _check_subtree(start, end)
-    if not start <= index < end:
-        raise ProofError(
-            "index-out-of-range",
-            f"leaf index {index} is outside the subtree [{start}, {end}) "
-            f"(expected {start} <= index < {end})",
-        )
-    _check_hash("leaf hash", leaf_hash)
-    _check_proof_hashes(proof)
-    expected = _inclusion_proof_size(index - start, end - start)
-    if len(proof) != expected:
-        raise ProofError(
-            "wrong-proof-size",
-            f"inclusion proof for index {index} in the subtree [{start}, {end}) has "
-            f"{len(proof)} hashes, expected {expected}",
-        )
-    # The subtree is a Merkle tree of its own whose leaf 0 is leaf `start`.
-    return root_from_inclusion_proof(leaf_hash, index - start, end - start, proof)
-
-
-def verify_subtree_inclusion(
-    leaf_hash: bytes,
-    index: int,
-    start: int,
-    end: int,
-    proof: Sequence[bytes],
-    subtree_root: bytes,
-) -> None:
-    """Check that ``leaf_hash`` is leaf ``index`` of the subtree ``[start, end)``.
-
-    ``subtree_root`` is MTH(D[start:end]), e.g. from a signed subtree. Returns ``None`` on
-    success. Raises :class:`ProofError` with reason ``invalid-subtree``,
-    ``index-out-of-range`` (``index`` not in ``[start, end)``, so any empty subtree),
-    ``bad-hash-length`` (leaf hash, subtree root or a proof element not 32 bytes),
-    ``wrong-proof-size`` or ``subtree-root-mismatch``.
-    """
-    _check_hash("subtree root", subtree_root)
-    computed = root_from_subtree_inclusion_proof(leaf_hash, index, start, end, proof)
-    _check_match("subtree-root-mismatch", "subtree root", computed, subtree_root)
-
-
-def _subtree_consistency_start(start: int, end: int, size: int) -> tuple[int, int, int]:
-    """Steps 3-5 of the draft's verification: the (fn, sn, tn) the proof starts from.
-
-    fn and sn are the subtree's first and last leaf, tn the tree's last leaf, all shifted up
-    past the levels that need no proof hash: all the way to the subtree root when the
-    subtree ends at the tree's right edge, otherwise only while sn is a right child.
-    """
-    fn, sn, tn = start, end - 1, size - 1
-    if sn == tn:
-        while fn != sn:
-            fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-    else:
-        while fn != sn and sn & 1:
-            fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-    return fn, sn, tn
-
-
-def _subtree_consistency_proof_size(start: int, end: int, size: int) -> int:
-    # From (fn, sn, tn) on the loop is RFC 9162's inclusion loop for node sn in a tree whose
-    # last node is tn, so it takes that many hashes; plus the seed hash unless the proof
-    # starts at the subtree's own root (fn == sn), which the verifier already has.
-    fn, sn, tn = _subtree_consistency_start(start, end, size)
-    return (0 if fn == sn else 1) + _inclusion_proof_size(sn, tn + 1)
-
-
-def roots_from_subtree_consistency_proof(
-    start: int, end: int, size: int, proof: Sequence[bytes], subtree_root: bytes
-) -> tuple[bytes, bytes | None]:
-    """Return the ``(subtree_root, root)`` pair implied by a subtree consistency proof.
-
-    Follows the draft's "Verifying a Subtree Consistency Proof" steps 1-8 for subtree
-    ``[start, end)`` of a tree of ``size`` leaves. ``subtree_root`` is an input because the
-    proof omits it when it is a node of the tree (the verifier supplies it as the seed); the
-    returned subtree root must still be compared with it (:func:`verify_subtree_consistency`).
-
-    Preconditions: ``[start, end)`` a valid subtree with ``end <= size``; ``subtree_root``
-    and every proof element 32 bytes (except for the empty subtree and for ``[0, size)``,
-    where nothing is hashed); ``len(proof)`` the one length the positions allow (0 for the
-    empty subtree and for ``[0, size)``). Raises :class:`ProofError` with reason
-    ``invalid-subtree``, ``end-exceeds-size``, ``bad-hash-length`` or ``wrong-proof-size``
-    otherwise.
-
-    Special cases: the empty subtree gives ``(SHA-256(b""), None)``, ``None`` because an
-    empty subtree is consistent with every tree, so the proof implies no root; ``[0, size)``
-    gives ``(subtree_root, subtree_root)``.
-    """
-    _check_subtree(start, end)
-    if end > size:
-        raise ProofError(
-            "end-exceeds-size",
-            f"subtree [{start}, {end}) ends beyond a tree of size {size} (expected end <= size)",
-        )
-    if start == end or (start == 0 and end == size):
-        # Draft step 2 (empty subtree) and the whole-tree case: nothing to hash.
-        if proof:
-            raise ProofError(
-                "wrong-proof-size",
-                f"the proof for subtree [{start}, {end}) of a tree of size {size} must be "
-                f"empty, got {len(proof)} hashes",
-            )
-        if start == end:
-            return _EMPTY_ROOT, None
-        return subtree_root, subtree_root
-    _check_hash("subtree root", subtree_root)
-    _check_proof_hashes(proof)
-    expected = _subtree_consistency_proof_size(start, end, size)
-    if len(proof) != expected:
-        raise ProofError(
-            "wrong-proof-size",
-            f"consistency proof for subtree [{start}, {end}) of a tree of size {size} has "
-            f"{len(proof)} hashes, expected {expected}",
-        )
-
-    # Draft steps 3-8. fr rebuilds the subtree root, sr the tree root, from a shared seed;
-    # everything hashed into fr is also hashed into sr.
-    fn, sn, tn = _subtree_consistency_start(start, end, size)
-    path = list(proof)
-    if fn == sn:
-        fr = sr = subtree_root
-    else:
-        fr = sr = path.pop(0)
-    for c in path:
-        # Unreachable after the exact length check; kept as the draft's own guard.
-        if tn == 0:
-            raise ProofError("wrong-proof-size", "subtree consistency proof is too long")
-        if sn & 1 or sn == tn:
-            # A left sibling: inside the subtree while fn < sn, and always in the tree.
-            if fn < sn:
-                fr = node_hash(c, fr)
-            sr = node_hash(c, sr)
-            while sn != 0 and not sn & 1:
-                fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-        else:
-            # A right sibling exists only in the tree.
-            sr = node_hash(sr, c)
-        fn, sn, tn = fn >> 1, sn >> 1, tn >> 1
-    if tn != 0:
-        raise ProofError("wrong-proof-size", "subtree consistency proof is too short")
-    return fr, sr
-
-
-def verify_subtree_consistency(
-    start: int,
-    end: int,
-    size: int,
-    proof: Sequence[bytes],
-    subtree_root: bytes,
-    root: bytes,
-) -> None:
-    """Check that subtree ``[start, end)`` with ``subtree_root`` is part of ``(size, root)``.
-
-    Returns ``None`` on success. Preconditions and the reasons raised are those of
-    :func:`roots_from_subtree_consistency_proof`, plus ``bad-hash-length`` for ``root``,
-    ``subtree-root-mismatch`` and ``root-mismatch`` as :class:`ProofError`.
-
-    Edge rules (as in the draft and transparency-dev/merkle):
-
-    * empty subtree (``start == end <= size``): accepted iff the proof is empty and
-      ``subtree_root == SHA-256(b"")``. ``root`` is **not checked at all**, not even its
-      length: an empty subtree is consistent with every tree, so this says nothing about
-      ``root``.
-    * whole tree (``[0, size)``, ``size > 0``): an empty proof and ``subtree_root == root``,
-      compared as opaque byte strings (nothing is hashed), as for equal sizes in
-      :func:`verify_consistency`.
-    """
-    computed_sub, computed_root = roots_from_subtree_consistency_proof(
-        start, end, size, proof, subtree_root
-    )
-    if computed_root is None:
-        # Empty subtree: the one thing to check is that its root is the empty-tree root.
-        _check_hash("subtree root", subtree_root)
-        _check_match("subtree-root-mismatch", "subtree root", computed_sub, subtree_root)
-        return
-    if start == 0 and end == size:
-        if subtree_root != root:
-            raise ProofError(
-                "root-mismatch",
-                f"subtree [0, {size}) is the whole tree so the roots must be equal, "
-                f"got subtree root {subtree_root.hex()} and root {root.hex()}",
-            )
-        return
-    _check_hash("subtree root", subtree_root)
-    _check_hash("root", root)
-    _check_match("subtree-root-mismatch", "subtree root", computed_sub, subtree_root)
-    _check_match("root-mismatch", "root", computed_root, root)
