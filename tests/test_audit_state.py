@@ -288,7 +288,7 @@ def test_a_state_of_another_ledger_is_refused(history: History, tmp_path: Path) 
     )
     transparency.export(other, tmp_path / "o.bundle")
     other.close()
-    with pytest.raises(InputError, match="--state: the state is of ledger"):
+    with pytest.raises(InputError, match=r"^state: the state is of ledger"):
         _audit(history, tmp_path / "o.bundle", state)
 
 

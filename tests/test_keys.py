@@ -50,7 +50,7 @@ def test_wrong_passphrase_says_no_more(tmp_path: Path) -> None:
     keyfiles.write_key_files(keys.generate("a"), tmp_path / "a.key", b"right")
     with pytest.raises(KeyFileError) as caught:
         keyfiles.load_signing_key(tmp_path / "a.key", lambda p: b"wrong")
-    assert str(caught.value) == f"--key: wrong passphrase for {tmp_path / 'a.key'}"
+    assert str(caught.value) == f"key: wrong passphrase for {tmp_path / 'a.key'}"
     assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 

@@ -749,8 +749,9 @@ def test_input_refused_writes_nothing(
 
 
 def test_a_signer_key_named_with_a_control_character_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(InputError, match="--name"):
+    with pytest.raises(InputError, match="U\\+202E") as refused:
         keys.generate("Eve\u202e")
+    assert refused.value.field == "name"
 
 
 # --- the store holds no state a projection trusts ---------------------------------------------

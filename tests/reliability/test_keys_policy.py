@@ -227,7 +227,7 @@ def test_mixed_order_key_refused_at_the_enrolment_door(tmp_path: Path) -> None:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     (tmp_path / "m.key.pub").write_bytes(pem)
-    with pytest.raises(InputError, match=r"^--pub: mixed-order Ed25519 public key .* refused$"):
+    with pytest.raises(InputError, match=r"^pub: mixed-order Ed25519 public key .* refused$"):
         keyfiles.load_public_key(tmp_path / "m.key.pub")
 
 

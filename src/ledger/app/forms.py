@@ -180,10 +180,10 @@ def corrected(
         name, sep, text = assignment.partition("=")
         if not sep or name not in props:
             raise InputError(
-                "--set",
+                "replacement",
                 f"{assignment!r}: expected FIELD=VALUE with FIELD one of {', '.join(props)}",
             )
-        spec, label = props[name], f"--set {name}"
+        spec, label = props[name], f"replacement.{name}"
         kind = spec.get("type")
         try:
             if kind == "integer":
@@ -198,7 +198,7 @@ def corrected(
         except (ValueError, KeyError, RecursionError):
             raise InputError(label, f"{text!r} is not a {kind}") from None
     if replacement == dict(payload):
-        raise InputError("--set", "nothing changes; a correction must change something")
+        raise InputError("replacement", "nothing changes; a correction must change something")
     return replacement
 
 

@@ -20,8 +20,19 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger.core import keys
 from ledger.core.keys import PublicKey, SigningKey, check_public_key
 from ledger.errors import InputError, KeyFileError
+
+__all__ = [
+    "PassphraseSource",
+    "PublicKey",
+    "SigningKey",
+    "create",
+    "load_public_key",
+    "load_signing_key",
+    "write_key_files",
+]
 
 PassphraseSource = Callable[[Path], bytes]
 _FIELD = re.compile(rb"^(name|key-id): (.*)$", re.MULTILINE)
@@ -39,7 +50,7 @@ def write_key_files(key: SigningKey, path: Path, passphrase: bytes | None) -> Pu
     pub_path = path.with_name(path.name + ".pub")
     for p in (path, pub_path):
         if p.exists():
-            raise InputError("--out", f"{p} exists already; choose another path or remove it")
+            raise InputError("key_path", f"{p} exists already; choose another path or remove it")
     if passphrase is not None and not passphrase:
         raise InputError("passphrase", "empty passphrase; give one, or use --no-passphrase")
     encryption: serialization.KeySerializationEncryption = (
@@ -57,11 +68,18 @@ def write_key_files(key: SigningKey, path: Path, passphrase: bytes | None) -> Pu
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileNotFoundError as e:
-        raise InputError("--out", f"folder {path.parent} does not exist") from e
+        raise InputError("key_path", f"folder {path.parent} does not exist") from e
     with os.fdopen(fd, "wb") as f:
         f.write(_header(public) + pem)
     pub_path.write_bytes(_header(public) + pub_pem)
     return public
+
+
+def create(name: str, path: Path, passphrase: Callable[[], bytes | None]) -> PublicKey:
+    """A new Ed25519 key of ``name`` written to ``path`` (encrypted with ``passphrase()``, asked
+    once the name is known good, unless that is None) and ``path.pub``; its public half."""
+    key = keys.generate(name)
+    return write_key_files(key, path, passphrase())
 
 
 def _read_header(data: bytes) -> dict[str, str]:
@@ -71,7 +89,7 @@ def _read_header(data: bytes) -> dict[str, str]:
     }
 
 
-def load_public_key(path: Path, field: str = "--pub") -> PublicKey:
+def load_public_key(path: Path, field: str = "pub") -> PublicKey:
     """Read a ``.pub`` file written by ``write_key_files`` (or any Ed25519 SPKI PEM)."""
     try:
         data = path.read_bytes()
@@ -88,7 +106,7 @@ def load_public_key(path: Path, field: str = "--pub") -> PublicKey:
     return PublicKey(raw=raw, name=_read_header(data).get("name", "").strip())
 
 
-def load_signing_key(path: Path, passphrase: PassphraseSource, field: str = "--key") -> SigningKey:
+def load_signing_key(path: Path, passphrase: PassphraseSource, field: str = "key") -> SigningKey:
     """Read a private key file, refusing files readable by group or others (as ssh does).
 
     ``passphrase`` is called only when the file is encrypted. A wrong passphrase is reported

@@ -43,6 +43,16 @@ from ledger.store import Store, open_store
 from ledger.store.pages import paged
 from ledger.tlog import checkpoint, merkle, note
 
+
+def load_state(path: Path) -> auditstate.AuditState:
+    """An audit state saved by :func:`save_state`; ``InputError`` on ``state`` when unusable."""
+    return auditstate.load(path)
+
+
+def save_state(path: Path, state: auditstate.AuditState) -> None:
+    auditstate.save(path, state)
+
+
 PROOF_HEADER = b"c2sp.org/tlog-proof@v1\n"
 
 
@@ -50,10 +60,10 @@ def sign_checkpoint(ledger: Ledger, key: SigningKey) -> bytes:
     """A checkpoint of the whole ledger, signed by ``key`` (admin or secretary)."""
     signer = ledger.registry().signers.get(key.public.key_id)
     if signer is None or signer.revoked_seq is not None:
-        raise InputError("--key", f"key {key.public.key_id} is not an active signer of the ledger")
+        raise InputError("key", f"key {key.public.key_id} is not an active signer of the ledger")
     if not signer.roles & checkpoint.SIGNING_ROLES:
         raise InputError(
-            "--key",
+            "key",
             f"signing a checkpoint needs role admin or secretary; {signer.name} has "
             f"{', '.join(sorted(signer.roles))}",
         )
@@ -223,7 +233,7 @@ def prove(ledger: Ledger, seq: int, data: bytes) -> Proof:
     opened = check_checkpoint(ledger, data)
     size = opened.checkpoint.size
     if not 1 <= seq <= size:
-        raise InputError("SEQ", f"event {seq} is not in this checkpoint (it covers 1..{size})")
+        raise InputError("seq", f"event {seq} is not in this checkpoint (it covers 1..{size})")
     [row] = ledger.store.read(ledger.id, after=seq - 1, upto=seq)
     path = ledger.tree().inclusion_proof(seq - 1, size)
     try:  # never hand out a proof that does not verify
@@ -296,7 +306,7 @@ def _opened(path: Path) -> BinaryIO:
     try:
         return path.open("rb")
     except OSError as e:
-        raise InputError("BUNDLE", f"cannot read {path}: {e.strerror}") from e
+        raise InputError("bundle", f"cannot read {path}: {e.strerror}") from e
 
 
 def _audit(

@@ -27,7 +27,7 @@ from ledger.errors import InputError
 from ledger.files import replacing
 
 MAGIC = "coop-ledger/audit-state/v1"
-FIELD = "--state"
+FIELD = "state"
 _HEX64 = re.compile(r"[0-9a-f]{64}\Z")
 _KEY_ID = re.compile(r"[0-9a-f]{32}\Z")
 _LATE = ("checkpoint_size", "covered_until", "effective", "seq", "type")

@@ -90,7 +90,7 @@ class Ledger:
     ) -> Ledger:
         """Open a new ledger whose genesis event enrols ``key`` as admin and secretary."""
         public = key.public
-        check_public_key("--key", public.raw)
+        check_public_key("key", public.raw)
         payload = {
             "enterprise": enterprise,
             "number": number,
@@ -137,7 +137,7 @@ class Ledger:
         """Event ``seq``; raises ``InputError`` when there is no such event."""
         rows = list(self.store.read(self.id, after=seq - 1, upto=seq))
         if seq < 1 or not rows:
-            raise InputError("SEQ", f"no event {seq}; the ledger has {self.size()}")
+            raise InputError("seq", f"no event {seq}; the ledger has {self.size()}")
         return parse_row(rows[0])
 
     def origin(self) -> str:
@@ -398,7 +398,7 @@ class Ledger:
             # Statutes adopted by deed (the ones in force when the ledger opens) took effect on
             # a day only the secretary knows; the recording day would silently be wrong.
             raise InputError(
-                "--effective",
+                "effective",
                 "an article adopted or repealed by deed needs the "
                 "date it took effect: --effective YYYY-MM-DD",
             )
@@ -506,7 +506,7 @@ def choose(store: Store, target: str, select: str | None) -> UUID:
     if select is None:
         if len(ids) > 1:
             raise InputError(
-                "--ledger-id",
+                "ledger_id",
                 f"{target} holds {len(ids)} ledgers; choose one with --ledger-id ID or "
                 "NUMBER (see: ledger ledgers)",
             )
@@ -520,13 +520,13 @@ def choose(store: Store, target: str, select: str | None) -> UUID:
         if found is not None:
             return found.id
     raise InputError(
-        "--ledger-id", f"no ledger {select!r} in {target}; list them with: ledger ledgers"
+        "ledger_id", f"no ledger {select!r} in {target}; list them with: ledger ledgers"
     )
 
 
 def _placed(error: InputError, draft: Draft) -> InputError:
     """``error`` naming where its draft comes from, when the draft says."""
-    if not draft.where or error.field == "--key":
+    if not draft.where or error.field == "key":
         return error
     return InputError(f"{draft.where} {error.field}", error.message)
 

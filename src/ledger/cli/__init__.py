@@ -16,8 +16,8 @@ import sys
 import typer
 from typer.exceptions import TyperException
 
-from ledger.cli.context import app, opened
-from ledger.errors import LedgerError
+from ledger.cli.context import app, opened, option_for
+from ledger.errors import InputError, LedgerError
 
 # Each module registers its commands on the app as it is imported, and --help lists them in
 # that order: the order of this block is the order of the reference (docs/CLI.md).
@@ -50,7 +50,8 @@ def main(argv: list[str] | None = None) -> int:
             typer.echo(f"error: {e.format_message()}", err=True)
             code = e.exit_code
     except LedgerError as e:
-        typer.echo(f"error: {e}", err=True)
+        said = option_for(e) if isinstance(e, InputError) else e
+        typer.echo(f"error: {said}", err=True)
         code = e.exit_code
     except KeyboardInterrupt:
         typer.echo("interrupted", err=True)

@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from ledger.cli.context import AsKnownAtOption, LangOption, app, cut, echo_json, open_ledger
-from ledger.core import values
 
 
 @app.command("compliance")
@@ -27,13 +26,11 @@ def compliance_command(
 
     Every event it folds is judged by the rulebook first (exit 1 at the first one refused);
     signatures and links are verify's to prove."""
-    from ledger.projections import projected, rules
+    from ledger.app import reports
 
-    values.year("--year", year)
-    rules.language("--lang", lang)
     instant = cut(as_known_at)
     ledger = open_ledger(ctx, read_only=True)
-    result, root = projected.compliance(ledger, year, instant, lang=lang)
+    result, root = reports.compliance(ledger, year, instant, lang)
     if as_json:
         found = result.to_json()
         echo_json(

@@ -19,10 +19,8 @@ import typer
 from ledger.errors import InputError, KeyFileError
 
 if TYPE_CHECKING:
-    from ledger.chain.ledger import Ledger
-    from ledger.chain.verify import VerificationResult
-    from ledger.core.keys import SigningKey
-    from ledger.store import Store
+    from ledger.app.keyfiles import SigningKey
+    from ledger.app.reading import Ledger, Store, VerificationResult
 
 PASSPHRASE_ENV = "LEDGER_PASSPHRASE"
 
@@ -111,30 +109,61 @@ def signing_key(path: Path) -> SigningKey:
     return keyfiles.load_signing_key(path, passphrase)
 
 
+# The library names the field at fault (``InputError.field``); the CLI says which of its options
+# or arguments that is. This table is what every command shares; ``naming`` adds a command's own.
+OPTIONS: Mapping[str, str] = {
+    "as_known_at": "--as-known-at",
+    "bundle": "BUNDLE",
+    "effective": "--effective",
+    "format": "--format",
+    "key": "--key",
+    "key_path": "--out",
+    "lang": "--lang",
+    "ledger_id": "--ledger-id",
+    "name": "--name",
+    "pub": "--pub",
+    "replacement": "--set",
+    "report": "FILE",
+    "seq": "SEQ",
+    "state": "--state",
+    "target": "--ledger",
+    "type": "--type",
+    "year": "--year",
+}
+
+
+def option_for(error: InputError, options: Mapping[str, str] = OPTIONS) -> InputError:
+    """``error`` said with the option for its field (a correction's ``replacement.F`` is
+    ``--set F``); as it is when the field is not one of ``options``."""
+    head, _, rest = error.field.partition(".")
+    if head == "replacement":
+        return InputError(f"--set {rest}" if rest else "--set", error.message)
+    if head in options:
+        return InputError(options[head], error.message)
+    return error
+
+
 @contextmanager
 def naming(options: Mapping[str, str]) -> Iterator[None]:
-    """An input error of the library about a payload field, said with the command's option for
-    it (``options``: field → option; a correction's ``replacement.F`` is ``--set F``): the one
-    place that maps the library's field names to the CLI's."""
+    """Input errors of the library about these fields (field → option), said with the
+    command's options for them."""
     try:
         yield
     except InputError as e:
-        head, _, rest = e.field.partition(".")
-        if head == "replacement" and rest:
-            raise InputError(f"--set {rest}", e.message) from e
-        if head in options:
-            raise InputError(options[head], e.message) from e
-        raise
+        said = option_for(e, options)
+        if said is e:
+            raise
+        raise said from e
 
 
 opened: list[Store] = []  # closed by main(), so SQLite folds its WAL back into the file
 
 
 def open_ledger(ctx: typer.Context, *, read_only: bool = False) -> Ledger:
-    from ledger.chain.ledger import Ledger
+    from ledger.app import reading
 
     options: Options = ctx.obj
-    return keep(Ledger.open(options.target, read_only=read_only, select=options.select))
+    return keep(reading.open_ledger(options.target, read_only=read_only, select=options.select))
 
 
 def keep(ledger: Ledger) -> Ledger:
@@ -190,18 +219,9 @@ OutOption = Annotated[
 
 
 def cut(as_known_at: str | None, field: str = "--as-known-at") -> str | None:
-    from ledger.projections import projection
+    from ledger.app import reports
 
-    if as_known_at is None:
-        return None
-    try:
-        return projection.instant(as_known_at)
-    except ValueError:
-        raise InputError(
-            field,
-            f"{as_known_at!r} is not an ISO date or date-time, e.g. 2024-12-31 or "
-            "2025-03-01T12:00:00+01:00",
-        ) from None
+    return reports.instant(as_known_at, field)
 
 
 AsKnownAtOption = Annotated[

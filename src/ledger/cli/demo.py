@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import shlex
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -30,12 +29,9 @@ def demo(
     ] = None,
 ) -> None:
     """Replay the SmartCoop history (cli/smartcoop) through this CLI into DIR/ledger.db; verify."""
-    from ledger.app import commands, keyfiles, scenario, transparency
-    from ledger.chain.ledger import Ledger
-    from ledger.chain.verify import verify_ledger
+    from ledger.app import demo as demo_app
+    from ledger.app import reading, scenario
     from ledger.cli import main
-    from ledger.projections import projected
-    from ledger.reporting import documents
 
     folder = folder or _fresh_folder("smartcoop-demo")
     if folder.exists() and any(folder.iterdir()):
@@ -55,49 +51,22 @@ def demo(
                 raise LedgerStateError(
                     f"scenario line {step.line} failed with exit {code}; see {log_path}"
                 )
-    ledger = keep(Ledger.open(str(db)))
-    result = verify_ledger(ledger.store, ledger.id)
-    if not result.ok:
-        first = result.failures[0]
-        raise LedgerStateError(
-            f"the demo ledger does not verify: event {first.seq}: {first.reason}: {first.detail}"
-        )
-    keys_dir = folder / "keys"
-    secretary = keyfiles.load_signing_key(keys_dir / "secretariat.key", passphrase)
-    council = keyfiles.load_signing_key(keys_dir / "council.key", passphrase)
-    signed = transparency.sign_checkpoint(ledger, secretary)
-    cosigned = transparency.cosign_checkpoint(ledger, signed, council, datetime.now(UTC))
-    checkpoint_path = folder / "checkpoint"
-    checkpoint_path.write_bytes(cosigned)
-    written = []
-    for fmt in documents.FORMATS:
-        path = folder / f"rapport-special-{DEMO_YEAR}.fr.{fmt}"
-        path.write_bytes(documents.produce(ledger, DEMO_YEAR, "fr", fmt).data)
-        written.append(str(path))
-    # The board adopts the report at its last meeting: the ledger records the PDF's hash.
-    board = keyfiles.load_signing_key(keys_dir / "board.key", passphrase)
-    meeting = commands.last_of(ledger, "BoardMeetingHeld")
-    assert meeting is not None  # the scenario holds the board's meetings
-    adoption, adopted = documents.adopt(ledger, DEMO_YEAR, meeting, board)
-    if adopted.data != Path(written[-1]).read_bytes():
-        raise LedgerStateError("the adopted PDF differs from the one written: not deterministic")
-    compliance, _ = projected.compliance(ledger, DEMO_YEAR)
-    statuses = " ".join(f"{c.id}={c.status}" for c in compliance.conditions)
+    ledger = keep(reading.open_ledger(str(db)))
+    done = demo_app.conclude(ledger, folder, passphrase)
+    statuses = " ".join(f"{c.id}={c.status}" for c in done.compliance.conditions)
+    written = ", ".join(map(str, done.reports))
     typer.echo(f"SmartCoop demo in {folder}/")
     typer.echo(f"  scenario    {len(steps)} CLI calls replayed (log: {log_path})")
-    typer.echo(f"  ledger      {db}  ({result.events} events, id {ledger.id})")
-    typer.echo(f"  verify      ok: root {result.root}")
+    typer.echo(f"  ledger      {db}  ({done.verified.events} events, id {ledger.id})")
+    typer.echo(f"  verify      ok: root {done.verified.root}")
     typer.echo(
-        f"  checkpoint  {checkpoint_path} (signed by the secretariat, cosigned by the Council)"
+        f"  checkpoint  {done.checkpoint} (signed by the secretariat, cosigned by the Council)"
     )
-    typer.echo(f"  compliance  {DEMO_YEAR}: {statuses}")
-    typer.echo(f"  report      {', '.join(written)}")
+    typer.echo(f"  compliance  {demo_app.YEAR}: {statuses}")
+    typer.echo(f"  report      {written}")
     typer.echo(
-        f"  adopted     by the board at event {adoption.envelope.seq} (meeting {meeting}), "
-        "PDF hash recorded"
+        f"  adopted     by the board at event {done.adoption.envelope.seq} "
+        f"(meeting {done.meeting}), PDF hash recorded"
     )
-    typer.echo(f"  keys        {keys_dir}/ (unencrypted demo keys)")
-    typer.echo(f"try: uv run ledger --ledger {db} report verify {written[-1]}")
-
-
-DEMO_YEAR = 2025
+    typer.echo(f"  keys        {folder / 'keys'}/ (unencrypted demo keys)")
+    typer.echo(f"try: uv run ledger --ledger {db} report verify {done.reports[-1]}")

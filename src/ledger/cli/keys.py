@@ -24,8 +24,8 @@ def key_new(
 ) -> None:
     """Create an Ed25519 key pair: PATH (mode 0600, encrypted) and PATH.pub. Prints the key id."""
     from ledger.app import keyfiles
-    from ledger.core import keys
 
-    key = keys.generate(name or out.stem)
-    public = keyfiles.write_key_files(key, out, None if no_passphrase else new_passphrase())
+    public = keyfiles.create(
+        name or out.stem, out, (lambda: None) if no_passphrase else new_passphrase
+    )
     typer.echo(public.key_id)

@@ -53,11 +53,10 @@ def ledgers_command(
 ) -> None:
     """List the ledgers of the store: id, enterprise number, name, events, head (as stored;
     ledger audit --all proves them)."""
-    from ledger.chain.ledger import summaries
-    from ledger.store import open_store
+    from ledger.app import reading
 
-    store = keep_store(open_store(target(ctx), read_only=True))
-    for summary in summaries(store):
+    store = keep_store(reading.read_store(target(ctx)))
+    for summary in reading.ledgers(store):
         if as_json:
             echo_json(summary.to_json())
         else:

@@ -10,11 +10,9 @@ import orjson
 import typer
 
 from ledger.cli.context import app, echo_json, open_ledger, print_verification, read_file
-from ledger.core import catalogue
-from ledger.errors import InputError
 
 if TYPE_CHECKING:
-    from ledger.core.envelope import Entry
+    from ledger.app.reading import Entry
 
 
 def _event_json(entry: Entry, payload: dict[str, Any]) -> dict[str, Any]:
@@ -36,9 +34,6 @@ def _event_json(entry: Entry, payload: dict[str, Any]) -> dict[str, Any]:
     return found
 
 
-LOG_PAGE = 500
-
-
 @app.command()
 def log(
     ctx: typer.Context,
@@ -54,32 +49,20 @@ def log(
     ] = None,
 ) -> None:
     """List the events, one a line: seq, type, effective date, recorded-at, signer, payload."""
-    from ledger.store.pages import paged
+    from ledger.app import reading
 
-    for t in event_type or []:
-        if t not in catalogue.SIGNING_ROLES:
-            raise InputError("--type", f"{t!r} is not an event type; e.g. MetricSubmitted")
+    types = reading.event_types(event_type or [])
     ledger = open_ledger(ctx, read_only=True)
-
-    def wanted(entry: Entry) -> bool:
+    for entry, payload in reading.events(ledger, types, year, signer):
+        if as_json:
+            echo_json(_event_json(entry, payload))
+            continue
         env = entry.envelope
-        return (
-            (not event_type or env.type in event_type)
-            and (year is None or env.effective[:4] == f"{year:04d}")
-            and (not signer or env.signer.startswith(signer))
+        text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+        typer.echo(
+            f"{env.seq:>6}  {env.type:<18} {env.effective}  {env.recorded_at}  "
+            f"{env.signer[:12]}  {text}"
         )
-
-    for page in paged(filter(wanted, ledger.entries()), LOG_PAGE):
-        for entry, payload in zip(page, ledger.revealed(page), strict=True):
-            if as_json:
-                echo_json(_event_json(entry, payload))
-                continue
-            env = entry.envelope
-            text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
-            typer.echo(
-                f"{env.seq:>6}  {env.type:<18} {env.effective}  {env.recorded_at}  "
-                f"{env.signer[:12]}  {text}"
-            )
 
 
 @app.command()
@@ -89,9 +72,9 @@ def show(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
 ) -> None:
     """Show one event whole: its envelope, payload and id."""
-    ledger = open_ledger(ctx, read_only=True)
-    entry = ledger.entry(seq)
-    [payload] = ledger.revealed([entry])
+    from ledger.app import reading
+
+    entry, payload = reading.event(open_ledger(ctx, read_only=True), seq)
     if as_json:
         echo_json(_event_json(entry, payload))
         return
@@ -127,9 +110,8 @@ def verify(
 
     Exit 0 when intact, 1 at the first integrity failure (named), 2 for bad usage.
     """
-    from ledger.chain.verify import TrustedCheckpoint, verify_ledger
+    from ledger.app import reading
 
     ledger = open_ledger(ctx, read_only=True)
-    checkpoint = TrustedCheckpoint(read_file(trusted, "--trusted")) if trusted else None
-    result = verify_ledger(ledger.store, ledger.id, trusted=checkpoint)
+    result = reading.verify(ledger, read_file(trusted, "--trusted") if trusted else None)
     print_verification(result, as_json, late_entries=False)

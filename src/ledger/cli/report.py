@@ -18,7 +18,6 @@ from ledger.cli.context import (
     signing_key,
     write_out,
 )
-from ledger.core import values
 from ledger.errors import InputError
 
 report_app = typer.Typer(
@@ -38,14 +37,14 @@ def report_write(
 ) -> None:
     """Write the special report of YEAR, rebuilt from the ledger alone (same ledger and
     arguments, same bytes)."""
-    from ledger.reporting import documents
+    from ledger.app import reports
 
     if ctx.invoked_subcommand is not None:
         return
     if year is None:
         raise InputError("--year", "give the financial year: --year YEAR")
     ledger = open_ledger(ctx, read_only=True)
-    produced = documents.produce(ledger, values.year("--year", year), lang, fmt, cut(as_known_at))
+    produced = reports.write(ledger, year, lang, fmt, cut(as_known_at))
     write_out(produced.data, out)
     if out is not None:
         typer.echo(
@@ -60,9 +59,9 @@ def report_verify(
     file: Annotated[Path, typer.Argument(help="A report file written by ledger report.")],
 ) -> None:
     """Recompute a report from the ledger and say whether the file matches, byte for byte."""
-    from ledger.reporting import documents
+    from ledger.app import reports
 
-    produced = documents.verify(open_ledger(ctx, read_only=True), read_file(file, "FILE"))
+    produced = reports.check(open_ledger(ctx, read_only=True), read_file(file, "FILE"))
     p = produced.provenance
     typer.echo(f"ok: {file} is the report recomputed from events 1..{p.size} (root {p.root})")
 
@@ -79,12 +78,10 @@ def report_diff(
 ) -> None:
     """What changed in YEAR's report between two instants (corrections, late entries), per
     section, as a unified diff of the Markdown."""
-    from ledger.reporting import documents
+    from ledger.app import reports
 
     ledger = open_ledger(ctx, read_only=True)
-    text = documents.diff(
-        ledger, values.year("--year", year), cut(since, "--from") or "", cut(until, "--to"), lang
-    )
+    text = reports.diff(ledger, year, cut(since, "--from") or "", cut(until, "--to"), lang)
     typer.echo(text or "no change")
 
 
@@ -104,12 +101,10 @@ def report_adopt(
 ) -> None:
     """Adopt YEAR's report: record SpecialReportAdopted with the SHA-256 of its PDF (as known
     now) and the checkpoint it rests on; keep the PDF."""
-    from ledger.reporting import documents
+    from ledger.app import reports
 
     ledger = open_ledger(ctx)
-    entry, produced = documents.adopt(
-        ledger, values.year("--year", year), meeting, signing_key(key), lang
-    )
+    entry, produced = reports.adopt(ledger, year, meeting, signing_key(key), lang)
     path = out or Path(f"special-report-{year}.{lang}.pdf")
     path.write_bytes(produced.data)
     typer.echo(f"adopted the {year} report at event {entry.envelope.seq}; kept {path}", err=True)

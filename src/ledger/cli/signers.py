@@ -7,8 +7,8 @@ from typing import Annotated
 
 import typer
 
+from ledger.app.vocabulary import ROLES
 from ledger.cli.context import KeyOption, echo_json, naming, open_ledger, signing_key
-from ledger.core.catalogue import ROLES
 
 signer_app = typer.Typer(
     help="Enrol, revoke and list the keys allowed to sign.", no_args_is_help=True

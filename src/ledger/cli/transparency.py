@@ -27,9 +27,8 @@ from ledger.cli.context import (
 from ledger.errors import InputError
 
 if TYPE_CHECKING:
-    from ledger.chain.ledger import Summary
-    from ledger.chain.verify import VerificationResult
-    from ledger.core.keys import PublicKey
+    from ledger.app.keyfiles import PublicKey
+    from ledger.app.reading import Summary, VerificationResult
 
 checkpoint_app = typer.Typer(
     help="Sign a checkpoint of the ledger (C2SP tlog-checkpoint); cosign or record one.",
@@ -80,9 +79,8 @@ def checkpoint_cosign(
     a ledger key active now, its origin, its root at its size, no cosignature from the future.
     Exit 1 when the ledger or the checkpoint fails."""
     from ledger.app import transparency
-    from ledger.chain import auditstate
 
-    earlier = auditstate.load(state) if state else None
+    earlier = transparency.load_state(state) if state else None
     ledger = open_ledger(ctx, read_only=True)
     cosigned = transparency.cosign_checkpoint(
         ledger, read_file(file, "FILE"), signing_key(key), datetime.now(UTC), earlier
@@ -195,7 +193,6 @@ def audit(
     are judged by the cosignatures of the --trust keys only (without --trust, none is judged).
     Exit 1 when any ledger fails."""
     from ledger.app import keyfiles, transparency
-    from ledger.chain import auditstate
 
     keys_ = [keyfiles.load_public_key(p, "--trust") for p in trust or []]
     if every:
@@ -213,7 +210,7 @@ def audit(
     if not keys_:
         raise InputError("--trust", "give the public key you trust, e.g. --trust council.pub")
     data = read_file(trusted, "--trusted") if trusted else None
-    earlier = auditstate.load(state) if state else None
+    earlier = transparency.load_state(state) if state else None
     if save_state is not None and not save_state.absolute().parent.is_dir():
         raise InputError("--save-state", f"no folder {save_state.absolute().parent} to save in")
     audited = transparency.audit(bundle_file, keys_, data, state=earlier)
@@ -228,7 +225,7 @@ def audit(
         if audited.state is None:
             typer.echo("audit state not saved: the audit failed", err=True)
         else:
-            auditstate.save(save_state, audited.state)
+            transparency.save_state(save_state, audited.state)
             typer.echo(
                 f"audit state saved to {save_state} (event {audited.state.resume.size})",
                 err=True,
@@ -240,11 +237,9 @@ def _audit_store(target: str, trust: list[PublicKey] | None, as_json: bool) -> N
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from ledger.app import transparency
-    from ledger.chain.ledger import summaries
-    from ledger.store import open_store
+    from ledger.app import reading, transparency
 
-    ledgers = summaries(keep_store(open_store(target, read_only=True)))
+    ledgers = reading.ledgers(keep_store(reading.read_store(target)))
     if trust is None:
         typer.echo(
             "no --trust key: late entries are not judged (only the cosignatures of keys you "

@@ -264,7 +264,7 @@ def generate(name: str) -> SigningKey:
 
 def check_name(name: str) -> None:
     if not name.strip() or "\n" in name or "\r" in name or len(name) > 200:
-        raise InputError("--name", f"{name!r} must be one non-empty line of at most 200 chars")
+        raise InputError("name", f"{name!r} must be one non-empty line of at most 200 chars")
     problem = values.line_problem(name)
     if problem is not None:
-        raise InputError("--name", problem)
+        raise InputError("name", problem)

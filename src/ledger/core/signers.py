@@ -44,7 +44,7 @@ class Refusal:
         """The refusal as the input error a writer gets: the field at fault, else the key."""
         if self.field:
             return InputError(self.field, self.detail)
-        return InputError("--key", f"{self.reason}: {self.detail}")
+        return InputError("key", f"{self.reason}: {self.detail}")
 
     def described(self) -> str:
         """The refusal's detail, naming its field: what a verification failure says."""

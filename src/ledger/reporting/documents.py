@@ -118,8 +118,8 @@ def produce(
     just did (``verified``): a report never rests on a store that does not verify. Raises
     ``IntegrityError`` when it does not."""
     if fmt not in FORMATS:
-        raise InputError("--format", f"{fmt!r}; expected one of {', '.join(FORMATS)}")
-    rules.language("--lang", lang)
+        raise InputError("format", f"{fmt!r}; expected one of {', '.join(FORMATS)}")
+    rules.language("lang", lang)
     if not verified:
         require_intact(verify_ledger(ledger.store, ledger.id))
     folded = world(ledger, as_known_at, upto=upto, start=model.new_world(), verified=True)
@@ -144,7 +144,7 @@ def marker_of(data: bytes) -> dict[str, Any]:
         try:
             keywords = PdfReader(io.BytesIO(data)).metadata.get("/Keywords", "")  # type: ignore[union-attr]
         except Exception as e:  # pypdf raises many kinds on a damaged file
-            raise InputError("FILE", f"not a readable PDF ({e})") from None
+            raise InputError("report", f"not a readable PDF ({e})") from None
         found: bytes | None = str(keywords).encode()
     else:
         m = _MARKER.search(data)
@@ -152,9 +152,9 @@ def marker_of(data: bytes) -> dict[str, Any]:
     try:
         marker: dict[str, Any] = orjson.loads(found or b"")
     except orjson.JSONDecodeError:
-        raise InputError("FILE", "not a coop-ledger report: no report marker found") from None
+        raise InputError("report", "not a coop-ledger report: no report marker found") from None
     if marker.get("format") != model.FORMAT:
-        raise InputError("FILE", f"unknown report format {marker.get('format')!r}")
+        raise InputError("report", f"unknown report format {marker.get('format')!r}")
     return marker
 
 
@@ -164,7 +164,7 @@ def verify(ledger: Ledger, data: bytes) -> Produced:
     marker = marker_of(data)
     require_intact(verify_ledger(ledger.store, ledger.id))
     if marker["ledger"] != str(ledger.id):
-        raise InputError("FILE", f"the report is of ledger {marker['ledger']}, not {ledger.id}")
+        raise InputError("report", f"the report is of ledger {marker['ledger']}, not {ledger.id}")
     if marker["size"] > ledger.size():
         raise IntegrityError(
             ledger.size() + 1,

@@ -520,16 +520,16 @@ class PostgresTarget:
         unknown = sorted(set(query) - {"schema"})
         if unknown:
             raise InputError(
-                "--ledger", f"unknown parameter {unknown[0]!r} in the URL; only 'schema' is known"
+                "target", f"unknown parameter {unknown[0]!r} in the URL; only 'schema' is known"
             )
         try:
             port = parts.port or 5432
         except ValueError:
-            raise InputError("--ledger", f"the port in {url!r} is not a number") from None
+            raise InputError("target", f"the port in {url!r} is not a number") from None
         user = unquote(parts.username or "") or os.environ.get("PGUSER") or getpass.getuser()
         schema = query.get("schema", "public")
         if not schema.replace("_", "").isalnum() or not schema.isascii():
-            raise InputError("--ledger", f"schema {schema!r}: use letters, digits and _ only")
+            raise InputError("target", f"schema {schema!r}: use letters, digits and _ only")
         return cls(
             dbname=unquote(parts.path.lstrip("/")) or user,
             host=parts.hostname or "localhost",

@@ -1,0 +1,76 @@
+"""What the compliance and report commands ask: the conditions of a year, its special report
+written, checked against a file, compared between two instants, adopted. Each checks its
+arguments first (an ``InputError`` naming ``year``, ``lang``, ``format``…), then projects."""
+
+from __future__ import annotations
+
+from ledger.chain.ledger import Ledger
+from ledger.core import values
+from ledger.core.envelope import Entry
+from ledger.core.keys import SigningKey
+from ledger.errors import InputError
+from ledger.projections import projected, projection, rules
+from ledger.projections.projection import Compliance
+from ledger.reporting import documents
+from ledger.reporting.documents import FORMATS, Produced
+
+__all__ = [
+    "FORMATS",
+    "Compliance",
+    "Produced",
+    "adopt",
+    "check",
+    "compliance",
+    "diff",
+    "instant",
+    "write",
+]
+
+
+def instant(text: str | None, field: str = "as_known_at") -> str | None:
+    """An ISO date or date-time as the recorded-at instant it means (a date: the end of that
+    day, UTC); None stays None."""
+    if text is None:
+        return None
+    try:
+        return projection.instant(text)
+    except ValueError:
+        raise InputError(
+            field,
+            f"{text!r} is not an ISO date or date-time, e.g. 2024-12-31 or "
+            "2025-03-01T12:00:00+01:00",
+        ) from None
+
+
+def compliance(
+    ledger: Ledger, year: int, as_known_at: str | None = None, lang: str = "fr"
+) -> tuple[Compliance, bytes]:
+    """Each condition in ``year`` as known at ``as_known_at`` (an instant, see
+    :func:`instant`), and the tree root of the prefix it rests on."""
+    values.year("year", year)
+    rules.language("lang", lang)
+    return projected.compliance(ledger, year, as_known_at, lang=lang)
+
+
+def write(
+    ledger: Ledger, year: int, lang: str = "fr", fmt: str = "md", as_known_at: str | None = None
+) -> Produced:
+    """The special report of ``year``: same ledger and arguments, same bytes."""
+    return documents.produce(ledger, values.year("year", year), lang, fmt, as_known_at)
+
+
+def check(ledger: Ledger, data: bytes) -> Produced:
+    """The report recomputed from the ledger, when ``data`` is it byte for byte."""
+    return documents.verify(ledger, data)
+
+
+def diff(ledger: Ledger, year: int, since: str, until: str | None = None, lang: str = "fr") -> str:
+    """What changed in ``year``'s report between two instants, section by section."""
+    return documents.diff(ledger, values.year("year", year), since, until, lang)
+
+
+def adopt(
+    ledger: Ledger, year: int, meeting: int, key: SigningKey, lang: str = "fr"
+) -> tuple[Entry, Produced]:
+    """Record SpecialReportAdopted for the PDF of ``year`` as known now; the PDF with it."""
+    return documents.adopt(ledger, values.year("year", year), meeting, key, lang)
