@@ -1,4 +1,5 @@
-"""Docs that cannot drift: the CLI reference is the live --help, the roles table is the code's.
+"""Docs that cannot drift: the CLI reference is the live --help, the roles table is the code's,
+the Python examples of the docs that teach the library run.
 
 Regenerate the CLI reference with: uv run python tests/test_docs.py
 """
@@ -69,6 +70,25 @@ def test_roles_table_matches_the_code() -> None:
     assert {t: set(r.split(", ")) for t, r in rows.items()} == {
         t: set(r) for t, r in SIGNING_ROLES.items()
     }
+
+
+# The docs whose ```python blocks are whole programs, run in order in one namespace a doc.
+RUNNABLE = ("STORES.md", "ARCHITECTURE.md")
+FENCE = "`" * 3
+
+
+def _examples(doc: str) -> list[str]:
+    return re.findall(rf"^{FENCE}python\n(.*?)^{FENCE}$", doc, re.MULTILINE | re.DOTALL)
+
+
+def test_the_python_examples_of_the_docs_run() -> None:
+    ran = 0
+    for name in RUNNABLE:
+        namespace: dict[str, Any] = {}
+        for example in _examples((ROOT / "docs" / name).read_text()):
+            exec(compile(example, f"docs/{name}", "exec"), namespace)
+            ran += 1
+    assert ran >= len(RUNNABLE)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from ledger.app import forms
 from ledger.chain import bundle
-from ledger.core import canonical, envelope, values
+from ledger.core import canonical, envelope, signers, values
 from ledger.errors import InputError
 from ledger.tlog import note
 
@@ -319,6 +319,16 @@ TOKENS = [
 
 def as_text(data: bytes) -> str:
     return data.decode("utf-8", "surrogateescape")
+
+
+def test_base64_outside_ascii_is_malformed_not_a_crash() -> None:
+    """Found by test_mutated_bytes: base64 raises a bare ValueError, not binascii.Error, for a
+    character outside ASCII."""
+    mutated = ENTRY.replace(b'"sig":"', '"sig":"\u1000'.encode(), 1)
+    assert mutated != ENTRY
+    with pytest.raises(envelope.EntryError, match="sig is not base64"):
+        envelope.parse_entry(mutated)
+    assert signers.public_key_of({"public_key": "\u1000" + "A" * 43}) is None
 
 
 @pytest.mark.parametrize("name", sorted(BYTES_PARSERS))

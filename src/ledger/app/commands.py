@@ -17,11 +17,12 @@ from ledger.core.draft import Draft
 from ledger.core.envelope import Entry
 from ledger.core.keys import PublicKey, SigningKey
 from ledger.errors import InputError
+from ledger.store import Store
 
 
-def open_ledger(target: str, enterprise: str, number: str, key: SigningKey) -> Ledger:
-    """A new ledger in the store at ``target``, its genesis signed by ``key`` (who becomes its
-    admin and secretary). ``number`` is any spelling of an enterprise number."""
+def open_ledger(target: str | Store, enterprise: str, number: str, key: SigningKey) -> Ledger:
+    """A new ledger in the store ``target`` is or names, its genesis signed by ``key`` (who
+    becomes its admin and secretary). ``number`` is any spelling of an enterprise number."""
     number = values.enterprise_number("number", number)
     if not enterprise.strip():
         raise InputError("enterprise", "the enterprise name is empty")

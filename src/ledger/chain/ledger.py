@@ -62,17 +62,17 @@ class Ledger:
     @classmethod
     def open(
         cls,
-        target: str,
+        target: str | Store,
         *,
         read_only: bool = False,
         clock: Clock | None = None,
         select: str | None = None,
     ) -> Ledger:
-        """Open the ledger of ``target``; ``select`` (a ledger id or enterprise number) picks
-        one when the store holds several."""
-        store = open_store(target, read_only=read_only)
+        """Open the ledger of ``target`` (a store, or where one is: see ``open_store``);
+        ``select`` (a ledger id or enterprise number) picks one when the store holds several."""
+        store, name = _store(target, read_only=read_only)
         try:
-            found = choose(store, target, select)
+            found = choose(store, name, select)
         except BaseException:
             store.close()
             raise
@@ -81,7 +81,7 @@ class Ledger:
     @classmethod
     def create(
         cls,
-        target: str,
+        target: str | Store,
         *,
         enterprise: str,
         number: str,
@@ -102,12 +102,12 @@ class Ledger:
             },
         }
         catalogue.validate("LedgerOpened", 1, payload)
-        store = open_store(target, create=True)
+        store, name = _store(target, create=True)
         taken = holding(store, number)
         if taken is not None:
             store.close()
             raise LedgerStateError(
-                f"{target} holds the ledger of {number} already ({taken.id}); "
+                f"{name} holds the ledger of {number} already ({taken.id}); "
                 "init refuses to open a second one"
             )
         ledger = cls(store=store, id=uuid.uuid4(), clock=clock or (lambda: utc_now()))
@@ -495,6 +495,15 @@ def _parse_or_none(row: Row) -> Entry | None:
         return parse_entry(row.entry)
     except EntryError:
         return None
+
+
+def _store(
+    target: str | Store, *, create: bool = False, read_only: bool = False
+) -> tuple[Store, str]:
+    """The store ``target`` is or names, and its name for messages (as the user wrote it)."""
+    if isinstance(target, str):
+        return open_store(target, create=create, read_only=read_only), target
+    return target, target.target
 
 
 def choose(store: Store, target: str, select: str | None) -> UUID:

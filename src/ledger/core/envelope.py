@@ -17,7 +17,6 @@ signature itself is still covered by the Merkle tree, whose leaves are whole ent
 from __future__ import annotations
 
 import base64
-import binascii
 import hashlib
 import re
 from datetime import date, datetime
@@ -297,7 +296,7 @@ def _signature(text: object) -> bytes:
         raise EntryError("malformed", "sig is missing or not a string")
     try:
         raw = base64.b64decode(text, validate=True)
-    except binascii.Error as e:
+    except ValueError as e:  # binascii.Error, or a character outside ASCII
         raise EntryError("malformed", f"sig is not base64: {e}") from e
     if len(raw) != 64 or base64.b64encode(raw).decode() != text:
         raise EntryError("malformed", "sig is not the canonical base64 of 64 bytes")

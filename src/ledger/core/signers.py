@@ -10,7 +10,6 @@ its type (``catalogue.SIGNING_ROLES``).
 from __future__ import annotations
 
 import base64
-import binascii
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -56,7 +55,7 @@ def public_key_of(payload: dict[str, Any]) -> bytes | None:
     data = payload.get("founder", payload)
     try:
         raw = base64.b64decode(str(data.get("public_key", "")), validate=True)
-    except (binascii.Error, AttributeError):
+    except (ValueError, AttributeError):  # binascii.Error, or a character outside ASCII
         return None
     return raw if len(raw) == 32 else None
 
