@@ -113,9 +113,6 @@ def postgres() -> Iterator[Database]:
     yield Database("postgres", Path("."), f"{POSTGRES_URL}?schema={schema}", schema)
     with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
         c.execute(f'DROP SCHEMA "{schema}" CASCADE')
-        if c.execute(f"SELECT 1 FROM pg_roles WHERE rolname = '{READER}'").fetchone():
-            c.execute(f"DROP OWNED BY {READER}")  # its grants on the other test schema
-            c.execute(f"DROP ROLE {READER}")
 
 
 def test_import_moves_a_ledger_between_backends_byte_for_byte(
@@ -173,20 +170,34 @@ def test_import_refuses_a_tampered_bundle_and_a_fork(
     assert len(db.rows()) == 7
 
 
+@pytest.fixture
+def reader_role(postgres: Database) -> Iterator[str]:
+    """A login role of its own (tests may run at once), dropped afterwards with its grants."""
+    role = f"{READER}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+        c.execute(f"CREATE ROLE {role} LOGIN")
+    yield role
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+        c.execute(f"DROP OWNED BY {role}")
+        c.execute(f"DROP ROLE {role}")
+
+
+def grant_reading(role: str, db: Database) -> None:
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
+        c.execute(f'GRANT USAGE ON SCHEMA "{db.schema}" TO {role}')
+        c.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{db.schema}" TO {role}')
+
+
 def test_read_only_role_serves_reading_commands(
-    opened: dict[str, Any], cli: Callable[..., Result], postgres: Database
+    opened: dict[str, Any], cli: Callable[..., Result], postgres: Database, reader_role: str
 ) -> None:
     db: Database = opened["db"]
     if db.backend != "postgres":
         assert cli("export", "--out", "b").code == 0
         assert cli("--ledger", postgres.target, "import", "b").code == 0
         db = postgres
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as c:
-        if not c.execute(f"SELECT 1 FROM pg_roles WHERE rolname = '{READER}'").fetchone():
-            c.execute(f"CREATE ROLE {READER} LOGIN")
-        c.execute(f'GRANT USAGE ON SCHEMA "{db.schema}" TO {READER}')
-        c.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{db.schema}" TO {READER}')
-    reader = db.target.replace("postgresql://postgres@", f"postgresql://{READER}@")
+    grant_reading(reader_role, db)
+    reader = db.target.replace("postgresql://postgres@", f"postgresql://{reader_role}@")
     assert reader != db.target
     for args in (
         ("verify",),
