@@ -569,6 +569,44 @@ def test_figures_with_a_column_twice_are_refused(
     assert book["db"].rows() == before
 
 
+def test_a_dividend_rate_is_read_as_people_write_it(
+    book: dict[str, Any], cli: Callable[..., Result]
+) -> None:
+    """7, 7% and 7 % all mean 7 %; what is not a rate is refused with "6 for 6 %", as is a
+    decimal comma, and nothing is written."""
+
+    def allocate(rate: str) -> Result:
+        return cli("record", "profit-allocation", "--year", "2025", "--result", "100",
+                   "--reserved-for-purpose", "10", "--total-dividend", "7", "--dividend-rate",
+                   rate, "--nominal-capital", "100", "--key", str(book["founder"]))  # fmt: skip
+
+    seqs = []
+    for rate in ("7", "7%", " 7 % ", "7.5%"):
+        done = allocate(rate)
+        assert done.code == 0, done.err
+        seqs.append(done.out.strip())
+    rates = [
+        orjson.loads(cli("show", seq, "--json").out)["payload"]["dividend_rate"] for seq in seqs
+    ]
+    assert rates == ["7", "7", "7", "7.5"]
+    before = book["db"].rows()
+    for rate, said in (
+        ("7,5%", "'7,5%' uses a decimal comma; write '7.5'"),
+        ("0.07x", "e.g. 6 for 6 % (or 6%), 0 for none"),
+        ("-6%", "is not a rate"),
+        ("%", "is not a rate"),
+    ):
+        refused = allocate(rate)
+        assert refused.code == 2 and said in refused.err, (rate, refused.err)
+        assert refused.err.startswith("error: --dividend-rate: ")
+    assert book["db"].rows() == before
+    fixed = cli("correct", seqs[0], "--reason", "rate", "--set", "dividend_rate=6%",
+                "--key", str(book["founder"]))  # fmt: skip
+    assert fixed.code == 0, fixed.err
+    shown = orjson.loads(cli("show", fixed.out.strip(), "--json").out)
+    assert shown["payload"]["replacement"]["dividend_rate"] == "6"
+
+
 def test_correct_and_retract(book: dict[str, Any], cli: Callable[..., Result]) -> None:
     figure = cli(
         "record",

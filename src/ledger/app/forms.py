@@ -37,6 +37,8 @@ class Form:
     files: Mapping[str, str] = field(default_factory=dict)  # field → option reading a file
     # Help for fields whose (frozen) schema has no description.
     hints: Mapping[str, str] = field(default_factory=dict)
+    # Fields that are a number of percent: 7, 7% and 7 % all mean 7 % (values.percent).
+    percents: frozenset[str] = frozenset()
 
 
 FORMS = (
@@ -113,7 +115,16 @@ FORMS = (
         "Record the assembly's decision on a director's pay.",
     ),
     Form("accounts", "AccountsApproved", "Record the annual accounts approved."),
-    Form("profit-allocation", "ProfitAllocated", "Record the allocation of a year's result."),
+    Form(
+        "profit-allocation",
+        "ProfitAllocated",
+        "Record the allocation of a year's result.",
+        hints={
+            "dividend_rate": "the dividend as a percent of the shares' nominal value: 6 or 6% "
+            "means 6 %, 0 for none"
+        },
+        percents=frozenset({"dividend_rate"}),
+    ),
     Form(
         "resignation",
         "ShareholderResigned",
@@ -122,6 +133,7 @@ FORMS = (
     ),
 )
 BY_COMMAND = {f.command: f for f in FORMS}
+PERCENTS = frozenset((f.type, name) for f in FORMS for name in f.percents)
 
 
 def option_name(form: Form, name: str) -> str:
@@ -146,7 +158,10 @@ def _version(form: Form) -> int:
 def coerce(form: Form, name: str, value: Any, *, where: str | None = None) -> Any:
     """A value as typed (option, CSV cell, TOML value) turned into its payload form, with the
     friendly checks first (a decimal comma, a date that does not exist)."""
-    return _coerce(properties(form)[name], value, where or option_name(form, name))
+    label = where or option_name(form, name)
+    if name in form.percents and isinstance(value, str):
+        return values.percent(label, value)
+    return _coerce(properties(form)[name], value, label)
 
 
 def _coerce(spec: Mapping[str, Any], value: Any, label: str) -> Any:
@@ -193,6 +208,8 @@ def corrected(
             elif kind == "array":
                 replacement[name] = json.loads(text)
                 canonical.encode(replacement[name])  # floats, lone surrogates: not in a ledger
+            elif (event_type, name) in PERCENTS:
+                replacement[name] = values.percent(label, text)
             else:
                 replacement[name] = _coerce(spec, text, label)
         except (ValueError, KeyError, RecursionError):

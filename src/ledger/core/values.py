@@ -48,6 +48,21 @@ def decimal(field: str, text: str) -> str:
     return value
 
 
+def percent(field: str, text: str) -> str:
+    """A rate as people write it, ``7``, ``7%`` or ``7 %`` all meaning 7 %: the number of
+    percent, kept digit for digit."""
+    value = text.strip().removesuffix("%").rstrip()
+    if "," in value and _DECIMAL.match(value.replace(",", ".")):
+        raise InputError(field, f"{text!r} uses a decimal comma; write {value.replace(',', '.')!r}")
+    if not _DECIMAL.match(value) or value.startswith("-"):
+        raise InputError(
+            field,
+            f"{text!r} is not a rate; expected the number of percent, e.g. 6 for 6 % (or 6%), "
+            "0 for none",
+        )
+    return decimal(field, value)
+
+
 def iso_date(field: str, text: str) -> str:
     """A calendar date ``YYYY-MM-DD``."""
     if not _DATE.match(text):
