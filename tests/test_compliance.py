@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 import ledger as ledger_package
 from ledger.chain.ledger import Ledger
 from ledger.core import catalogue
+from ledger.core import conditions as rules
 from ledger.core.envelope import Envelope
-from ledger.projections import projected, projection, rules
+from ledger.projections import projected, projection
 from ledger.projections.projection import evaluate, fold
 
 LEDGER = "6f1c2a4e-8b3d-4c5e-9f70-1a2b3c4d5e6f"

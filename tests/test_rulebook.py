@@ -19,10 +19,10 @@ import orjson
 import pytest
 from conftest import Database, Result, run_here
 
-from ledger.app import commands, keyfiles, transparency
+from ledger.app import commands, forms, keyfiles, transparency
 from ledger.chain.ledger import Ledger
 from ledger.chain.verify import TrustedCheckpoint, verify_ledger
-from ledger.core import keys
+from ledger.core import conditions, keys, semantics
 from ledger.core.draft import Draft
 from ledger.core.envelope import Envelope, Row, entry_bytes
 from ledger.errors import InputError, IntegrityError
@@ -308,6 +308,15 @@ def _reference_forward(c: Coop) -> int:
     )  # fmt: skip
 
 
+def _review_of_a_condition_the_rules_do_not_have(c: Coop) -> int:
+    return c.forge(
+        c.board,
+        "BoardReviewRecorded",
+        {"meeting": c.seqs["meeting"], "year": 2025, "condition": "SE10", "finding": "compliant",
+         "note": "x"},
+    )  # fmt: skip
+
+
 def _redact_a_field_that_is_not_personal(c: Coop) -> int:
     return c.forge(
         c.founder,
@@ -384,6 +393,10 @@ ATTACKS: dict[str, tuple[Callable[[Coop], int], str]] = {
     "more votes cast than represented": (_votes_above_those_represented, "bad-payload"),
     "an outcome the counts do not carry": (_outcome_against_the_counts, "bad-payload"),
     "a bidirectional override in a unit": (_bidi_override_in_a_unit, "bad-payload"),
+    "a review of a condition the rules do not have": (
+        _review_of_a_condition_the_rules_do_not_have,
+        "bad-payload",
+    ),
     "a meeting that is a figure": (_reference_of_the_wrong_type, "bad-reference"),
     "a reference to a later event": (_reference_forward, "bad-reference"),
     "a redaction of a field that is not personal": (
@@ -746,6 +759,31 @@ def test_input_refused_writes_nothing(
     expected = message.replace("ASSEMBLY", names["ASSEMBLY"])
     assert (done.code, done.err.strip()) == (2, expected)
     assert coop.db.rows() == before
+
+
+@pytest.mark.parametrize("typed", ["SE10", "C3"])
+def test_a_board_review_names_a_condition_of_the_rules(coop: Coop, typed: str) -> None:
+    """The writer refuses a condition the rules do not have (the pattern lets SE10 and C3
+    through), naming those it has; nothing is written."""
+    before = coop.db.rows()
+    payload = {"meeting": coop.seqs["meeting"], "year": 2025, "condition": typed,
+               "finding": "compliant", "note": "x"}  # fmt: skip
+    with pytest.raises(InputError) as refused:
+        coop.ledger.append(coop.board, [Draft("BoardReviewRecorded", payload)])
+    assert refused.value.field == "condition"
+    assert refused.value.message.startswith(f"{typed!r} is not a condition of the rules")
+    assert "SE1, SE2" in refused.value.message
+    assert coop.db.rows() == before
+
+
+def test_the_board_review_form_takes_a_condition_in_any_case() -> None:
+    form = forms.BY_COMMAND["board-review"]
+    assert forms.coerce(form, "condition", " se4 ") == "SE4"
+    assert semantics.condition_problem("se4") == (
+        "'se4' is not a condition of the rules; write SE4 (expected one of "
+        + ", ".join(conditions.ids())
+        + ")"
+    )
 
 
 def test_a_signer_key_named_with_a_control_character_is_refused(tmp_path: Path) -> None:

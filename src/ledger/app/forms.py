@@ -39,6 +39,8 @@ class Form:
     hints: Mapping[str, str] = field(default_factory=dict)
     # Fields that are a number of percent: 7, 7% and 7 % all mean 7 % (values.percent).
     percents: frozenset[str] = frozenset()
+    # Fields written in upper case, whatever case they are typed in (condition ids).
+    upper: frozenset[str] = frozenset()
 
 
 FORMS = (
@@ -106,6 +108,8 @@ FORMS = (
         "board-review",
         "BoardReviewRecorded",
         "Record the board's review of one accreditation condition.",
+        hints={"condition": "a condition id of the compliance rules, e.g. SE7 or CO3 (any case)"},
+        upper=frozenset({"condition"}),
     ),
     Form("director", "DirectorAppointed", "Record a director appointed."),
     Form("director-left", "DirectorLeft", "Record a director leaving."),
@@ -161,6 +165,8 @@ def coerce(form: Form, name: str, value: Any, *, where: str | None = None) -> An
     label = where or option_name(form, name)
     if name in form.percents and isinstance(value, str):
         return values.percent(label, value)
+    if name in form.upper and isinstance(value, str):
+        value = value.strip().upper()
     return _coerce(properties(form)[name], value, label)
 
 

@@ -5,11 +5,11 @@ arguments first (an ``InputError`` naming ``year``, ``lang``, ``format``…), th
 from __future__ import annotations
 
 from ledger.chain.ledger import Ledger
-from ledger.core import values
+from ledger.core import conditions, values
 from ledger.core.envelope import Entry
 from ledger.core.keys import SigningKey
 from ledger.errors import InputError
-from ledger.projections import projected, projection, rules
+from ledger.projections import projected, projection
 from ledger.projections.projection import Compliance
 from ledger.reporting import documents
 from ledger.reporting.documents import FORMATS, Produced
@@ -48,7 +48,7 @@ def compliance(
     """Each condition in ``year`` as known at ``as_known_at`` (an instant, see
     :func:`instant`), and the tree root of the prefix it rests on."""
     values.year("year", year)
-    rules.language("lang", lang)
+    conditions.language("lang", lang)
     return projected.compliance(ledger, year, as_known_at, lang=lang)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ledger.core import catalogue, values
+from ledger.core import catalogue, conditions, values
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,9 +170,25 @@ def _board_meeting(payload: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
+def condition_problem(name: str) -> str | None:
+    """Why ``name`` is not the id of a condition of the rules, or None: ids are written as the
+    rules write them (upper case; a writer's form upper-cases what it is given)."""
+    known = conditions.ids()
+    if name in known:
+        return None
+    hint = f"; write {name.upper()}" if name.upper() in known else ""
+    return f"{name!r} is not a condition of the rules{hint} (expected one of {', '.join(known)})"
+
+
+def _board_review(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    problem = condition_problem(payload["condition"])
+    return None if problem is None else ("condition", problem)
+
+
 _RULES: dict[str, Callable[[Mapping[str, Any]], tuple[str, str] | None]] = {
     "ResolutionVoted": _resolution,
     "BoardMeetingHeld": _board_meeting,
+    "BoardReviewRecorded": _board_review,
 }
 
 

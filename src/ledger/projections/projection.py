@@ -24,8 +24,8 @@ from typing import Any
 
 from ledger.core import rulebook
 from ledger.core.catalogue import CORRECTIONS, TRACKED
+from ledger.core.conditions import Condition, Rules, load
 from ledger.core.envelope import Envelope
-from ledger.projections.rules import Condition, Rules, load
 
 STATUSES = ("met", "breached", "not_evidenced")
 

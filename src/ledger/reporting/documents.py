@@ -23,12 +23,11 @@ import typst
 
 from ledger.chain.ledger import Ledger
 from ledger.chain.verify import require_intact, verify_ledger
-from ledger.core import canonical
+from ledger.core import canonical, conditions
 from ledger.core.draft import Draft
 from ledger.core.envelope import Entry
 from ledger.core.keys import SigningKey
 from ledger.errors import InputError, IntegrityError
-from ledger.projections import rules
 from ledger.projections.projected import world
 from ledger.reporting import model
 from ledger.resources import data_dir
@@ -119,7 +118,7 @@ def produce(
     ``IntegrityError`` when it does not."""
     if fmt not in FORMATS:
         raise InputError("format", f"{fmt!r}; expected one of {', '.join(FORMATS)}")
-    rules.language("lang", lang)
+    conditions.language("lang", lang)
     if not verified:
         require_intact(verify_ledger(ledger.store, ledger.id))
     folded = world(ledger, as_known_at, upto=upto, start=model.new_world(), verified=True)

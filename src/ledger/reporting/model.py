@@ -15,15 +15,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from ledger.core import conditions
 from ledger.core.catalogue import REPORTED
-from ledger.projections import rules
 from ledger.projections.projection import Compliance, World, evaluate, late_entries
 from ledger.reporting import charts, formatting
 from ledger.resources import data_dir
 
 FORMAT = "coop-ledger/report/v1"
 REPORT_TYPES = REPORTED
-LANGUAGES = rules.LANGUAGES
+LANGUAGES = conditions.LANGUAGES
 # Narrative sections the report places outside "activities and means": the legal framework's
 # prose goes with the computed framework; the seed's conditions table is replaced by the
 # computed one ("" places a section nowhere).

@@ -1,5 +1,7 @@
 """The accreditation conditions and their legal parameters, read from
-``projections/conditions.toml`` (data, not code; docs/COMPLIANCE.md)."""
+``projections/conditions.toml`` (data, not code; docs/COMPLIANCE.md). In ``core`` because events
+name conditions (a board review, the conditions an article provides for) and the rulebook checks
+those names; the projection evaluates them."""
 
 from __future__ import annotations
 
@@ -106,6 +108,12 @@ def parse(text: str) -> Rules:
         for p in doc["parameter"]
     )
     return Rules(tuple(conditions), parameters)
+
+
+@functools.cache
+def ids() -> tuple[str, ...]:
+    """The conditions' ids, in the rules' order: what an event may name."""
+    return tuple(c.id for c in load().conditions)
 
 
 @functools.cache
