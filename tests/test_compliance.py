@@ -34,7 +34,13 @@ class History:
         self.events: list[Envelope] = []
 
     def add(
-        self, event_type: str, effective: str, recorded: str = "2026-01-10", **payload: Any
+        self,
+        event_type: str,
+        effective: str,
+        recorded: str = "2026-01-10",
+        *,
+        schema: int = 1,
+        **payload: Any,
     ) -> int:
         seq = len(self.events) + 1
         self.events.append(
@@ -43,7 +49,7 @@ class History:
                 seq,
                 "0" * 64,
                 event_type,
-                1,
+                schema,
                 effective,
                 f"{recorded}T10:00:{seq % 60:02d}.000000Z",
                 "a" * 32,
@@ -52,11 +58,27 @@ class History:
         )
         return seq
 
-    def statutes(self, *numbers: str, effective: str = "2019-05-01") -> None:
-        for n in numbers:
+    def statutes(
+        self,
+        *numbers: str,
+        effective: str = "2019-05-01",
+        provides: dict[str, tuple[str, ...]] | None = None,
+    ) -> list[int]:
+        """Articles adopted by deed, each saying what it provides for (``provides``, by number;
+        SmartCoop's mapping by default)."""
+        mapping = SMARTCOOP_PROVIDES if provides is None else provides
+        return [
             self.add(
-                "StatuteArticleAdopted", effective, number=n, text_fr=f"Article {n}", deed="statuts"
+                "StatuteArticleAdopted",
+                effective,
+                schema=2,
+                number=n,
+                text_fr=f"Article {n}",
+                deed="statuts",
+                **({"provides": list(mapping[n])} if mapping.get(n) else {}),
             )
+            for n in numbers
+        ]
 
     def assembly(self, date_: str, votes_represented: int = 100) -> int:
         return self.add(
@@ -115,6 +137,16 @@ class History:
 
 
 ALL_ARTICLES = ("1", "3", "4", "20", "23", "37", "43", "46")
+# What SmartCoop's articles provide for (cli/smartcoop/scenario.txt).
+SMARTCOOP_PROVIDES = {
+    "3": ("SE1", "SE2", "SE3"),
+    "4": ("SE1", "SE2"),
+    "20": ("SE5",),
+    "23": ("SE6", "CO4"),
+    "37": ("SE7", "CO2"),
+    "43": ("SE3", "SE8", "CO3"),
+    "46": ("SE4",),
+}
 
 
 @pytest.fixture
@@ -230,16 +262,65 @@ def test_required_article_repealed_then_adopted_again() -> None:
     h.statutes(*ALL_ARTICLES)
     repeal = h.add("StatuteArticleRepealed", "2025-03-01", number="46", deed="acte")
     assert h.findings("SE4") == [
-        (repeal, "article 46 of the statutes, required for SE4, was repealed")
+        (repeal, "article 46 of the statutes, which provided for SE4, was repealed")
     ]
     assert h.status(2024)["SE4"] == "met"  # in force the whole of 2024
     h.statutes("46", effective="2025-09-01")
     assert h.status()["SE4"] == "met"
     missing = History()
     missing.statutes("3", "4")
-    assert missing.findings("SE4") == [
-        (0, "article 46 of the statutes, required for SE4, was never adopted")
-    ]
+    assert missing.findings("SE4") == [(0, "no article of the statutes in force provides for SE4")]
+
+
+# BioFerme numbers its statutes its own way (issue 18): what matters is what they provide for.
+BIOFERME_PROVIDES = {
+    "3": ("SE1", "SE2"),
+    "4": ("SE2",),
+    "14": ("SE5",),
+    "22": ("SE6", "CO4"),
+    "31": ("SE7", "CO2"),
+    "33": ("SE3", "CO3"),
+    "40": ("SE8", "SE3"),
+    "44": ("SE4",),
+}
+ARTICLE_CONDITIONS = ("SE1", "SE2", "SE3", "SE4", "SE5", "SE6", "SE7", "SE8", "CO2", "CO3", "CO4")
+
+
+def test_a_cooperative_numbering_its_statutes_its_own_way_meets_the_article_conditions() -> None:
+    h = History()
+    seqs = dict(
+        zip(
+            BIOFERME_PROVIDES,
+            h.statutes("1", *BIOFERME_PROVIDES, provides=BIOFERME_PROVIDES)[1:],
+            strict=True,
+        )
+    )
+    status = h.status()
+    assert {c: status[c] for c in ARTICLE_CONDITIONS} == dict.fromkeys(ARTICLE_CONDITIONS, "met")
+    result = ledger_package.compliance(h.events, 2025)
+    evidence = {c.id: set(c.evidence) for c in result.conditions}
+    assert evidence["SE3"] == {seqs["33"], seqs["40"]}  # every article in force that provides
+    assert evidence["SE4"] == {seqs["44"]}
+
+
+def test_an_article_recorded_without_provisions_is_given_them_later() -> None:
+    """Statutes of schema 1 (or of 2 without ``provides``) support nothing until a
+    StatuteArticleProvisionsRecorded says what they provide for; a report as known before it
+    stays as it was; a later adoption of a new text says its own."""
+    h = History()
+    [adoption] = h.statutes("44", provides={})
+    assert h.findings("SE4") == [(0, "no article of the statutes in force provides for SE4")]
+    mapping = h.add(
+        "StatuteArticleProvisionsRecorded", "2019-05-01", "2026-03-01", adoption=adoption,
+        provides=["SE4"],
+    )  # fmt: skip
+    assert h.status()["SE4"] == "met"
+    [c] = [c for c in ledger_package.compliance(h.events, 2025).conditions if c.id == "SE4"]
+    assert set(c.evidence) == {adoption, mapping}
+    assert h.status(as_known_at="2026-02-01T00:00:00.000000Z")["SE4"] == "breached"  # as filed
+    h.statutes("44", effective="2025-06-01", provides={})  # a new text that says nothing
+    assert h.status()["SE4"] == "breached"
+    assert h.status(2024)["SE4"] == "met"
 
 
 def test_articles_follow_their_effective_dates() -> None:
@@ -393,13 +474,17 @@ def _grow(h: History, kinds: list[str], draw_numbers: list[int]) -> None:
         eff = f"{year}-0{1 + n % 9}-1{n % 9}"
         recorded = f"{2024 + n % 3}-0{1 + n % 9}-10"
         if kind == "article":
+            number = ALL_ARTICLES[n % 8]
+            provides = SMARTCOOP_PROVIDES.get(number)
             h.add(
                 "StatuteArticleAdopted",
                 eff,
                 recorded,
-                number=ALL_ARTICLES[n % 8],
+                schema=2,
+                number=number,
                 text_fr="t",
                 deed="d",
+                **({"provides": list(provides)} if provides else {}),
             )
         elif kind == "repeal":
             h.add("StatuteArticleRepealed", eff, recorded, number=ALL_ARTICLES[n % 8], deed="d")
@@ -528,6 +613,8 @@ def test_store_world_equals_a_fold_of_every_event_after_each_append(
             "statuts",
             "--effective",
             "2019-05-01",
+            "--provides",
+            "se7",
         ),
         (
             "record",

@@ -569,6 +569,63 @@ def test_figures_with_a_column_twice_are_refused(
     assert book["db"].rows() == before
 
 
+def test_articles_say_what_they_provide_for(
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """An article records the conditions it provides for (any case); one recorded without
+    gets them from ``record article-provides --article N``; compliance follows."""
+    (tmp_path / "a.md").write_text("Texte de l'article.", encoding="utf-8")
+    key = str(book["founder"])
+
+    def article(number: str, *provides: str) -> Result:
+        return cli("record", "article", "--number", number, "--text-file", str(tmp_path / "a.md"),
+                   "--deed", "statuts", "--effective", "2019-05-01",
+                   *[x for p in provides for x in ("--provides", p)], "--key", key)  # fmt: skip
+
+    def status(condition: str) -> str:
+        found = orjson.loads(cli("compliance", "--year", "2025", "--json").out)
+        return next(c["status"] for c in found["conditions"] if c["id"] == condition)
+
+    first = article("44", "se4", "SE1")
+    assert first.code == 0, first.err
+    shown = orjson.loads(cli("show", first.out.strip(), "--json").out)
+    assert shown["payload"]["provides"] == ["SE4", "SE1"]
+    assert status("SE4") == "met"
+    before = book["db"].rows()
+    for provides, said in (
+        ("SE9", "SE9 is not judged by the articles"),
+        ("SE10", "'SE10' is not a condition"),
+    ):
+        refused = article("45", provides)
+        assert refused.code == 2 and refused.err.startswith("error: --provides: "), refused.err
+        assert said in refused.err
+    assert book["db"].rows() == before
+
+    plain = article("14")
+    assert plain.code == 0 and status("SE5") == "breached"
+    text = cli("compliance", "--year", "2025").out
+    assert "finding: no article of the statutes in force provides for SE5" in text
+    assert "(event 0)" not in text
+    mapped = cli("record", "article-provides", "--article", "14", "--provides", "se5", "--key", key)
+    assert mapped.code == 0, mapped.err
+    assert status("SE5") == "met"
+    for number, said in (("99", "no article 99 in this ledger"),):
+        refused = cli("record", "article-provides", "--article", number, "--provides", "SE5",
+                      "--key", key)  # fmt: skip
+        assert (
+            refused.code == 2
+            and refused.err == f"error: --article: {said}; record it with: ledger record article\n"
+        )
+    repealed = cli("record", "article-repeal", "--number", "14", "--deed", "acte", "--effective",
+                   "2025-01-01", "--key", key)  # fmt: skip
+    assert repealed.code == 0, repealed.err
+    refused = cli(
+        "record", "article-provides", "--article", "14", "--provides", "SE5", "--key", key
+    )
+    assert refused.code == 2 and "article 14 was repealed by event" in refused.err
+    assert cli("verify").code == 0
+
+
 def test_a_dividend_rate_is_read_as_people_write_it(
     book: dict[str, Any], cli: Callable[..., Result]
 ) -> None:

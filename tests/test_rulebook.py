@@ -317,6 +317,23 @@ def _review_of_a_condition_the_rules_do_not_have(c: Coop) -> int:
     )  # fmt: skip
 
 
+def _article_providing_for_a_condition_not_judged_by_articles(c: Coop) -> int:
+    return c.forge(
+        c.founder,
+        "StatuteArticleAdopted",
+        {"number": "44", "text_fr": "x", "deed": "statuts", "provides": ["SE9"]},
+        schema=2,
+    )
+
+
+def _provisions_of_a_figure(c: Coop) -> int:
+    return c.forge(
+        c.founder,
+        "StatuteArticleProvisionsRecorded",
+        {"adoption": c.seqs["figure"], "provides": ["SE4"]},
+    )
+
+
 def _redact_a_field_that_is_not_personal(c: Coop) -> int:
     return c.forge(
         c.founder,
@@ -398,6 +415,11 @@ ATTACKS: dict[str, tuple[Callable[[Coop], int], str]] = {
         "bad-payload",
     ),
     "a meeting that is a figure": (_reference_of_the_wrong_type, "bad-reference"),
+    "an article providing for a condition not judged by articles": (
+        _article_providing_for_a_condition_not_judged_by_articles,
+        "bad-payload",
+    ),
+    "the provisions of a figure": (_provisions_of_a_figure, "bad-reference"),
     "a reference to a later event": (_reference_forward, "bad-reference"),
     "a redaction of a field that is not personal": (
         _redact_a_field_that_is_not_personal,

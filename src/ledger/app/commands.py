@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ledger.app import forms
-from ledger.chain.ledger import Ledger
+from ledger.chain.ledger import Ledger, parse_row
 from ledger.core import catalogue, values
 from ledger.core.draft import Draft
 from ledger.core.envelope import Entry
@@ -93,6 +93,38 @@ def redact(ledger: Ledger, key: SigningKey, seq: int, name: str, reason: str) ->
     ``PersonalDataRedacted``; its salted commitment stays signed."""
     payload = {"event": seq, "field": name, "reason": reason}
     return _one(ledger, key, Draft("PersonalDataRedacted", payload))
+
+
+def record_provisions(
+    ledger: Ledger,
+    key: SigningKey,
+    number: str,
+    provides: Iterable[str],
+    note: str | None = None,
+) -> Entry:
+    """Record what article ``number`` provides for (condition ids, any case), as its adoption
+    in force: a StatuteArticleProvisionsRecorded of that adoption."""
+    changes = ledger.store.read_topics(
+        ledger.id, ["StatuteArticleAdopted", "StatuteArticleRepealed"]
+    )
+    last = None
+    for row in changes:
+        env = parse_row(row).envelope
+        if env.payload.get("number") == number:
+            last = env
+    if last is None:
+        raise InputError(
+            "article", f"no article {number} in this ledger; record it with: ledger record article"
+        )
+    if last.type == "StatuteArticleRepealed":
+        raise InputError("article", f"article {number} was repealed by event {last.seq}")
+    payload: dict[str, Any] = {
+        "adoption": last.seq,
+        "provides": list(dict.fromkeys(p.strip().upper() for p in provides)),
+    }
+    if note is not None:
+        payload["note"] = note
+    return _one(ledger, key, Draft("StatuteArticleProvisionsRecorded", payload))
 
 
 def signers(ledger: Ledger) -> list[dict[str, Any]]:

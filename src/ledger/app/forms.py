@@ -83,6 +83,11 @@ FORMS = (
         "Record a statute article adopted (initial statutes or amendment).",
         options={"title_fr": "--title"},
         files={"text_fr": "--text-file", "text_nl": "--text-nl-file", "text_de": "--text-de-file"},
+        hints={
+            "provides": "an accreditation condition the article provides for, a condition id "
+            "of the compliance rules, e.g. SE4 (any case)"
+        },
+        upper=frozenset({"provides"}),
     ),
     Form("article-repeal", "StatuteArticleRepealed", "Record a statute article repealed."),
     Form(
@@ -165,9 +170,18 @@ def coerce(form: Form, name: str, value: Any, *, where: str | None = None) -> An
     label = where or option_name(form, name)
     if name in form.percents and isinstance(value, str):
         return values.percent(label, value)
-    if name in form.upper and isinstance(value, str):
-        value = value.strip().upper()
+    if name in form.upper:
+        value = _upper(value)
     return _coerce(properties(form)[name], value, label)
+
+
+def _upper(value: Any) -> Any:
+    """Text, or a list of texts, in upper case (what else is given is left for the schema)."""
+    if isinstance(value, str):
+        return value.strip().upper()
+    if isinstance(value, list):
+        return [_upper(v) for v in value]
+    return value
 
 
 def _coerce(spec: Mapping[str, Any], value: Any, label: str) -> Any:
@@ -317,7 +331,7 @@ def _metrics(reader: csv.DictReader[str], year: int, source: str) -> list[Draft]
             if cell != "":
                 payload[column] = coerce(form, column, cell, where=f"{where}, column {column}")
         try:
-            rulebook.validate(form.type, 1, payload)
+            rulebook.validate(form.type, _version(form), payload)
         except InputError as e:
             raise InputError(f"{where}, column {e.field}", e.message) from None
         drafts.append(Draft(form.type, payload, None, where=f"{where}, column"))
@@ -409,7 +423,7 @@ def _table_draft(command: str, table: Any, where: str, base: Path, links: dict[s
     if effective is not None:
         effective = values.iso_date(f"{where} effective", str(effective))
     try:  # here, where the error can still name its table
-        rulebook.validate(form.type, 1, {**given, **dict.fromkeys(links, 1)})
+        rulebook.validate(form.type, _version(form), {**given, **dict.fromkeys(links, 1)})
     except InputError as e:
         raise InputError(f"{where} {e.field}", e.message) from None
     return Draft(form.type, given, effective, links, where=where)

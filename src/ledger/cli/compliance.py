@@ -51,7 +51,8 @@ def compliance_command(
             typer.echo(f"{c.id:<4} {c.status:<14} {c.title}")
             typer.echo(f"     evidence: {refs}")
             for f in c.findings:
-                typer.echo(f"     finding (event {f.seq}): {f.message}")
+                at = f" (event {f.seq})" if f.seq else ""  # seq 0: something missing
+                typer.echo(f"     finding{at}: {f.message}")
         for late in result.late_entries:
             typer.echo(
                 f"late entry: event {late.seq} ({late.type}, effective {late.effective}) "

@@ -131,6 +131,37 @@ def record_minutes(
     typer.echo(f"recorded {len(entries)} events from {file}", err=True)
 
 
+@record_app.command("article-provides")
+def record_article_provides(
+    ctx: typer.Context,
+    article: Annotated[
+        str,
+        typer.Option("--article", help="The article's number, e.g. 44 (its adoption in force)."),
+    ],
+    key: KeyOption,
+    provides: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--provides",
+            metavar="TEXT",
+            help="A condition the article provides for, e.g. SE4 (any case; repeat the option "
+            "for each; none: it provides for nothing).",
+        ),
+    ] = None,
+    note: Annotated[str | None, typer.Option("--note", help="A note, free text.")] = None,
+) -> None:
+    """Record what an article already recorded provides for (StatuteArticleProvisionsRecorded;
+    prints its sequence number): it replaces what its adoption said."""
+    from ledger.app import commands
+
+    with naming({"article": "--article", "provides": "--provides", "note": "--note"}):
+        entry = commands.record_provisions(
+            open_ledger(ctx), signing_key(key), article, provides or [], note
+        )
+    typer.echo(f"recorded StatuteArticleProvisionsRecorded at event {entry.envelope.seq}", err=True)
+    typer.echo(str(entry.envelope.seq))
+
+
 @app.command()
 def correct(
     ctx: typer.Context,

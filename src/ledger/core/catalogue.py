@@ -96,9 +96,19 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "StatuteArticleAdopted",
         "decision",
         "secretary",
+        schema=2,
         tracked=True,
         effective=("ref", "resolution"),
         by_deed=True,
+    ),
+    # Effective when the adoption it reads is: what an article provides for holds for every
+    # year the article is in force.
+    _row(
+        "StatuteArticleProvisionsRecorded",
+        "decision",
+        "secretary",
+        tracked=True,
+        effective=("ref", "adoption"),
     ),
     _row(
         "StatuteArticleRepealed",

@@ -44,7 +44,6 @@ class Condition:
     accreditation: str
     titles: dict[str, str]  # language → title
     source: str
-    articles: tuple[str, ...]
     checks: tuple[str, ...]
 
 
@@ -77,8 +76,8 @@ class Rules:
 def parse(text: str) -> Rules:
     """Rules from TOML text; ``ValueError`` on anything unexpected (they are a contract)."""
     doc = tomllib.loads(text)
-    if doc.get("version") != 1:
-        raise ValueError("conditions: expected version = 1")
+    if doc.get("version") != 2:
+        raise ValueError("conditions: expected version = 2")
     conditions = []
     for c in doc["condition"]:
         unknown = set(c["checks"]) - CHECKS
@@ -90,7 +89,6 @@ def parse(text: str) -> Rules:
                 accreditation=c["accreditation"],
                 titles={lang: c[f"title_{lang}"] for lang in LANGUAGES},
                 source=c["source"],
-                articles=tuple(c["articles"]),
                 checks=tuple(c["checks"]),
             )
         )
@@ -114,6 +112,12 @@ def parse(text: str) -> Rules:
 def ids() -> tuple[str, ...]:
     """The conditions' ids, in the rules' order: what an event may name."""
     return tuple(c.id for c in load().conditions)
+
+
+@functools.cache
+def by_articles() -> frozenset[str]:
+    """The conditions judged by the articles of the statutes: those an article may provide for."""
+    return frozenset(c.id for c in load().conditions if "articles" in c.checks)
 
 
 @functools.cache

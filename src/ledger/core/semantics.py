@@ -185,10 +185,26 @@ def _board_review(payload: Mapping[str, Any]) -> tuple[str, str] | None:
     return None if problem is None else ("condition", problem)
 
 
+def _provisions(payload: Mapping[str, Any]) -> tuple[str, str] | None:
+    """What an article provides for: conditions of the rules that its articles can support."""
+    for name in payload.get("provides", ()):
+        problem = condition_problem(name)
+        if problem is None and name not in conditions.by_articles():
+            problem = (
+                f"{name} is not judged by the articles of the statutes; an article may provide "
+                f"for {', '.join(c for c in conditions.ids() if c in conditions.by_articles())}"
+            )
+        if problem is not None:
+            return "provides", problem
+    return None
+
+
 _RULES: dict[str, Callable[[Mapping[str, Any]], tuple[str, str] | None]] = {
     "ResolutionVoted": _resolution,
     "BoardMeetingHeld": _board_meeting,
     "BoardReviewRecorded": _board_review,
+    "StatuteArticleAdopted": _provisions,
+    "StatuteArticleProvisionsRecorded": _provisions,
 }
 
 

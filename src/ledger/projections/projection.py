@@ -130,9 +130,9 @@ def fold(
 # Findings are coded facts: a report words them in its language (projections/report/), the
 # JSON and the CLI in English, from these templates.
 FINDINGS_EN = {
-    "article_missing": "article {number} of the statutes, required for {condition}, was never "
-    "adopted",
-    "article_repealed": "article {number} of the statutes, required for {condition}, was repealed",
+    "no_article_provides": "no article of the statutes in force provides for {condition}",
+    "article_repealed": "article {number} of the statutes, which provided for {condition}, was "
+    "repealed",
     "vote_cap": "resolution {resolution} of the assembly of {date}: one shareholder cast {votes} "
     "votes, more than {cap} % of the {represented} votes represented",
     "dividend_cap": "dividend rate {rate} % of the nominal value exceeds the {cap} % cap",
@@ -335,18 +335,40 @@ class _Year:
     # condition (a clean record with nothing to show does not).
 
     def _articles(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
-        in_force = self.articles_in_force()
-        for number in c.articles:
-            state = in_force.get(number)
-            if state is None:
-                findings.append(_finding(0, "article_missing", number=number, condition=c.id))
-            elif state[0] == "repealed":
-                findings.append(
-                    _finding(state[1], "article_repealed", number=number, condition=c.id)
-                )
+        """Supported when an article in force provides for ``c``; an article that did and was
+        repealed since is a finding, and so is no article providing for it at all."""
+        supporting = repealed = False
+        for number, (kind, seq) in self.articles_in_force().items():
+            provides, sources = self.provisions(number, seq)
+            if c.id not in provides:
+                continue
+            if kind == "repealed":
+                findings.append(_finding(seq, "article_repealed", number=number, condition=c.id))
+                repealed = True
             else:
-                evidence.add(state[1])
-        return bool(c.articles) and all(in_force.get(n, ("",))[0] == "adopted" for n in c.articles)
+                evidence.update(sources)
+                supporting = True
+        if not supporting and not repealed:
+            findings.append(_finding(0, "no_article_provides", condition=c.id))
+        return supporting
+
+    def provisions(self, number: str, upto: int) -> tuple[frozenset[str], tuple[int, ...]]:
+        """What article ``number`` provides for, as its last adoption up to event ``upto`` says
+        or a StatuteArticleProvisionsRecorded of that adoption since, and the events saying so."""
+        adoptions = [
+            (seq, e)
+            for seq, e in self.of("StatuteArticleAdopted")
+            if seq <= upto and e["payload"]["number"] == number
+        ]
+        if not adoptions:
+            return frozenset(), ()
+        adoption, event = adoptions[-1]
+        provides: list[str] = event["payload"].get("provides", [])
+        sources: tuple[int, ...] = (adoption,)
+        for seq, e in self.of("StatuteArticleProvisionsRecorded"):
+            if e["payload"]["adoption"] == adoption:
+                provides, sources = e["payload"]["provides"], (adoption, seq)
+        return frozenset(provides), sources
 
     def articles_in_force(self) -> dict[str, tuple[str, int]]:
         """Per article number, its last adoption or repeal effective by the end of the year."""

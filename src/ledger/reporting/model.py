@@ -357,7 +357,9 @@ class _Builder:
                 if f.code == "report_missing" and not self.adopted():
                     continue  # this very report answers it (see conditions)
                 text = str(self.m["findings_text"][f.code]).format(**dict(f.args))
-                lines.append(self.say("finding_line", seq=f.seq, condition=c.id, text=text))
+                # A finding of something missing has no event to point at (seq 0).
+                line = "finding_line" if f.seq else "finding_line_unplaced"
+                lines.append(self.say(line, seq=f.seq, condition=c.id, text=text))
         return lines
 
     def provenance_text(self) -> str:
