@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import Database, Result, make_key, metric_args, run_subprocess
+from conftest import Database, Result, make_key, metric_args, run_subprocess, sqlite_only
 
 from ledger.app import keyfiles
 
@@ -116,16 +116,41 @@ def test_init_refuses_an_existing_ledger(
     assert opened["db"].rows() == before
 
 
+@sqlite_only
+def test_init_warns_of_a_ledger_of_the_same_enterprise_beside_it(
+    opened: dict[str, Any], cli: Callable[..., Result]
+) -> None:
+    founder = str(opened["founder"])
+    (opened["db"].folder / "notes.db").write_text("not a database")  # passed over, silently
+    result = cli("--ledger", "second.db", "init", "--enterprise", "SmartCoop", "--number",
+                 "BE 0896 755 397", "--key", founder)  # fmt: skip
+    assert result.code == 0, result.err
+    [warning] = [line for line in result.err.splitlines() if line.startswith("warning:")]
+    first = opened["db"].folder / "ledger.db"
+    assert warning.startswith(
+        f"warning: {first} beside it holds a ledger of 0896.755.397 already ("
+    )
+    assert warning.endswith(f"work on it with --ledger {first} (or LEDGER_URL)")
+    other = cli("--ledger", "third.db", "init", "--enterprise", "Autre", "--number",
+                "0403.170.701", "--key", founder)  # fmt: skip
+    assert other.code == 0 and "warning" not in other.err
+
+
 def test_commands_on_a_missing_ledger_say_how_to_start(
     cli: Callable[..., Result], db: Database
 ) -> None:
-    where = "at ledger.db" if db.backend == "sqlite" else f"in {db.target}"
+    # SQLite: the whole path, since a relative one is where the user stands, which may be the
+    # wrong folder; and how to name another store.
+    said = (
+        f"no ledger at {db.folder / 'ledger.db'}; create one with: ledger init, or name the one "
+        "you meant with --ledger PATH (or LEDGER_URL)"
+        if db.backend == "sqlite"
+        else f"no ledger in {db.target}; create one with: ledger init"
+    )
     for args in (("verify",), ("log",), ("signer", "list")):
         result = cli(*args)
         assert result.code == 2
-        assert (
-            result.err.strip() == f"error: ledger: no ledger {where}; create one with: ledger init"
-        )
+        assert result.err.strip() == f"error: ledger: {said}"
     assert not Path("ledger.db").exists()
     assert db.backend == "sqlite" or db.refusal("SELECT 1 FROM stored_events")
 

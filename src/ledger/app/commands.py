@@ -8,16 +8,17 @@ these, prints; tests and the bench call them as well.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from ledger.app import forms
-from ledger.chain.ledger import Ledger, parse_row
+from ledger.chain.ledger import Ledger, holding, parse_row
 from ledger.core import catalogue, values
 from ledger.core.draft import Draft
 from ledger.core.envelope import Entry
 from ledger.core.keys import PublicKey, SigningKey
-from ledger.errors import InputError
-from ledger.store import Store
+from ledger.errors import InputError, LedgerError
+from ledger.store import Store, is_postgres, open_store
 
 
 def open_ledger(target: str | Store, enterprise: str, number: str, key: SigningKey) -> Ledger:
@@ -27,6 +28,38 @@ def open_ledger(target: str | Store, enterprise: str, number: str, key: SigningK
     if not enterprise.strip():
         raise InputError("enterprise", "the enterprise name is empty")
     return Ledger.create(target, enterprise=enterprise, number=number, key=key)
+
+
+def beside(target: str, number: str) -> list[tuple[Path, str]]:
+    """Other SQLite files in the folder of ``target`` that hold a ledger of the enterprise
+    ``number``, as (file, ledger id): an ``init`` in the wrong folder, or under another name,
+    opens a second ledger of an enterprise that has one."""
+    if is_postgres(target):
+        return []
+    here = Path(target).absolute()
+    found = []
+    for path in sorted(here.parent.glob("*.db")):
+        if path == here or not _is_sqlite(path):
+            continue
+        try:
+            store = open_store(str(path), read_only=True)
+        except (LedgerError, OSError):
+            continue  # not a store of ours, or not readable: nothing to say of it
+        try:
+            summary = holding(store, number)
+        finally:
+            store.close()
+        if summary is not None:
+            found.append((path, str(summary.id)))
+    return found
+
+
+def _is_sqlite(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
 
 
 def enrolment(public: PublicKey, name: str, roles: Iterable[str]) -> Draft:

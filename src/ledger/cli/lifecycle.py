@@ -36,6 +36,12 @@ def init(
         ledger = keep(commands.open_ledger(target(ctx), enterprise, number, signing_key(key)))
     number = ledger.entry(1).envelope.payload["number"]
     typer.echo(f"opened ledger {ledger.id} for {enterprise} ({number}) in {target(ctx)}", err=True)
+    for path, other in commands.beside(target(ctx), number):
+        typer.echo(
+            f"warning: {path} beside it holds a ledger of {number} already ({other}); if that "
+            f"is the one you meant, work on it with --ledger {path} (or LEDGER_URL)",
+            err=True,
+        )
     others = len(ledger.store.ledgers()) - 1
     if others:
         typer.echo(

@@ -44,7 +44,10 @@ def open_store(target: str, *, create: bool = False, read_only: bool = False) ->
         return PostgresStore(PostgresTarget.parse(target), read_only=read_only, create=create)
     path = Path(target)
     if not create and not path.is_file():
-        raise LedgerStateError(f"no ledger at {path}; create one with: ledger init")
+        raise LedgerStateError(
+            f"no ledger at {path.absolute()}; create one with: ledger init, or name the one "
+            "you meant with --ledger PATH (or LEDGER_URL)"
+        )
     if create and path.parent and not path.parent.is_dir():
         raise LedgerStateError(f"folder {path.parent} does not exist")
     return SQLiteStore(path, read_only=read_only)
