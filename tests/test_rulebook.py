@@ -326,6 +326,40 @@ def _article_providing_for_a_condition_not_judged_by_articles(c: Coop) -> int:
     )
 
 
+def _rejected_resolution(c: Coop) -> int:
+    """A statute amendment the assembly rejected (a simple majority against)."""
+    return c.forge(
+        c.founder,
+        "ResolutionVoted",
+        {"assembly": c.seqs["assembly"], "number": 2, "subject": "Modification de l'article 44",
+         "category": "statute_amendment", "votes_for": 50, "votes_against": 200,
+         "votes_abstaining": 0, "max_votes_single_shareholder": 12,
+         "majority_required": "three_quarters", "adopted": False},
+        effective="2025-06-12",
+    )  # fmt: skip
+
+
+def _article_adopted_by_a_rejected_resolution(c: Coop) -> int:
+    rejected = _rejected_resolution(c)
+    return c.forge(
+        c.founder,
+        "StatuteArticleAdopted",
+        {"number": "44", "text_fr": "x", "resolution": rejected, "provides": ["SE4"]},
+        schema=2,
+        effective="2025-06-12",
+    )
+
+
+def _legal_form_changed_by_a_rejected_resolution(c: Coop) -> int:
+    rejected = _rejected_resolution(c)
+    return c.forge(
+        c.founder,
+        "LegalFormChanged",
+        {"from": "scrl_fs", "to": "sces_agreee", "resolution": rejected},
+        effective="2025-06-12",
+    )
+
+
 def _provisions_of_a_figure(c: Coop) -> int:
     return c.forge(
         c.founder,
@@ -420,6 +454,14 @@ ATTACKS: dict[str, tuple[Callable[[Coop], int], str]] = {
         "bad-payload",
     ),
     "the provisions of a figure": (_provisions_of_a_figure, "bad-reference"),
+    "an article adopted by a rejected resolution": (
+        _article_adopted_by_a_rejected_resolution,
+        "bad-reference",
+    ),
+    "a legal form changed by a rejected resolution": (
+        _legal_form_changed_by_a_rejected_resolution,
+        "bad-reference",
+    ),
     "a reference to a later event": (_reference_forward, "bad-reference"),
     "a redaction of a field that is not personal": (
         _redact_a_field_that_is_not_personal,
@@ -806,6 +848,33 @@ def test_the_board_review_form_takes_a_condition_in_any_case() -> None:
         + ", ".join(conditions.ids())
         + ")"
     )
+
+
+def test_a_rejected_resolution_carries_nothing_and_what_it_carries_keeps_it_adopted(
+    coop: Coop,
+) -> None:
+    """The writer's side of the rule: an article adopted by a rejected resolution is refused;
+    a resolution an article rests on cannot be corrected into a rejection."""
+    rejected = _rejected_resolution(coop)
+    before = coop.db.rows()
+    article = {"number": "44", "text_fr": "x", "resolution": rejected, "provides": ["SE4"]}
+    with pytest.raises(InputError) as refused:
+        coop.ledger.append(coop.founder, [Draft("StatuteArticleAdopted", article)])
+    assert refused.value.field == "resolution"
+    assert "was rejected: a rejected resolution carries no article adopted" in str(refused.value)
+    assert coop.db.rows() == before
+    adopted = coop.seqs["resolution"]
+    [entry] = coop.ledger.append(
+        coop.founder, [Draft("StatuteArticleAdopted", {**article, "resolution": adopted})]
+    )
+    flipped = ["votes_for=20", "votes_against=250", "adopted=false"]
+    before = coop.db.rows()
+    with pytest.raises(InputError) as refused:
+        commands.correct(coop.ledger, coop.founder, adopted, "recount", flipped)
+    assert f"event {entry.envelope.seq} (article adopted) rests on this resolution" in str(
+        refused.value
+    )
+    assert coop.db.rows() == before
 
 
 def test_a_signer_key_named_with_a_control_character_is_refused(tmp_path: Path) -> None:

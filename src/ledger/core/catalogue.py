@@ -69,7 +69,12 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
     _row("CheckpointRecorded", "checkpoint", "admin", "secretary", "council"),
     _row(
-        "LegalFormChanged", "decision", "secretary", effective=("ref", "resolution"), reported=True
+        "LegalFormChanged",
+        "decision",
+        "secretary",
+        facts=("resolution",),
+        effective=("ref", "resolution"),
+        reported=True,
     ),
     _row(
         "AccreditationGranted",
@@ -98,6 +103,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "secretary",
         schema=2,
         tracked=True,
+        facts=("resolution",),
         effective=("ref", "resolution"),
         by_deed=True,
     ),
@@ -115,6 +121,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "decision",
         "secretary",
         tracked=True,
+        facts=("resolution",),
         effective=("ref", "resolution"),
         by_deed=True,
     ),
@@ -131,7 +138,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "decision",
         "secretary",
         tracked=True,
-        facts=("assembly", "votes_for", "votes_against", "votes_abstaining"),
+        facts=("assembly", "votes_for", "votes_against", "votes_abstaining", "adopted"),
         effective=("ref", "assembly"),
     ),
     _row(

@@ -306,6 +306,27 @@ def _counts(
                 f"{represented} votes represented at the assembly (event {payload['assembly']})",
                 f"{prefix}votes_for",
             )
+        if payload.get("adopted") is False:
+            for event_type, what in CARRIED.items():
+                for carried in known.of_type(event_type):
+                    if carried.facts.get("resolution") == subject and not known.retracted(
+                        carried.seq
+                    ):
+                        return Refusal(
+                            "bad-payload",
+                            f"event {carried.seq} ({what}) rests on this resolution: it cannot "
+                            "be rejected",
+                            f"{prefix}adopted",
+                        )
+    elif event_type in CARRIED and "resolution" in payload:
+        resolution = known.target(payload["resolution"])
+        if resolution is not None and resolution.facts.get("adopted") is False:
+            return Refusal(
+                "bad-reference",
+                f"resolution event {payload['resolution']} was rejected: a rejected resolution "
+                f"carries no {CARRIED[event_type]}",
+                f"{prefix}resolution",
+            )
     elif event_type == "AssemblyHeld":
         for resolution in known.of_type("ResolutionVoted"):
             facts = resolution.facts
@@ -320,6 +341,14 @@ def _counts(
                     f"{prefix}votes_represented",
                 )
     return None
+
+
+# What only an adopted resolution carries: the events that do it, and what they do.
+CARRIED = {
+    "StatuteArticleAdopted": "article adopted",
+    "StatuteArticleRepealed": "article repealed",
+    "LegalFormChanged": "change of legal form",
+}
 
 
 # --- checkpoints ---------------------------------------------------------------------------
