@@ -716,6 +716,37 @@ def test_correct_and_retract(book: dict[str, Any], cli: Callable[..., Result]) -
     assert again.code == 2 and "was retracted" in again.err
 
 
+def test_log_and_show_say_what_later_events_did_and_a_run_is_retracted_at_once(
+    book: dict[str, Any], cli: Callable[..., Result]
+) -> None:
+    key = str(book["founder"])
+    seqs = [cli(*metric_args(key, str(v), name=f"figure{v}")).out.strip() for v in range(1, 5)]
+    fixed = cli("correct", seqs[0], "--reason", "typo", "--set", "value=9", "--key", key)
+    before = book["db"].rows()
+    # The run reaches the correction, which nothing retracts: none of it is retracted.
+    refused = cli("retract", f"{seqs[1]}..{fixed.out.strip()}", "--reason", "dup", "--key", key)
+    assert refused.code == 2 and "cannot be corrected or retracted" in refused.err
+    assert book["db"].rows() == before
+    for run, said in (("9..8", "expected 1 <= first <= last"), ("x", "not an event number"),
+                      ("1..5000", "names 5000 events; at most 1000")):  # fmt: skip
+        bad = cli("retract", run, "--reason", "dup", "--key", key)
+        assert bad.code == 2 and bad.err.startswith("error: SEQ: ") and said in bad.err, bad.err
+    run = cli("retract", f"{seqs[1]}..{seqs[2]}", "--reason", "dup", "--key", key)
+    assert run.code == 0, run.err
+    made = run.out.split()
+    assert run.err == f"retracted events {seqs[1]}..{seqs[2]} at events {made[0]}..{made[1]}\n"
+    lines = {line.split()[0]: line for line in cli("log").out.splitlines()}
+    assert lines[seqs[0]].endswith(f"  (corrected by {fixed.out.strip()})")
+    assert lines[seqs[1]].endswith(f"  [retracted by {made[0]}]")
+    assert lines[seqs[3]].endswith("}")
+    shown = orjson.loads(cli("show", seqs[2], "--json").out)
+    assert shown["retracted_by"] == int(made[1]) and "corrected_by" not in shown
+    assert f"state        (corrected by {fixed.out.strip()})" in cli("show", seqs[0]).out
+    assert "state" not in cli("show", seqs[3]).out
+    single = cli("retract", seqs[3], "--reason", "dup", "--key", key)
+    assert single.err == f"retracted event {seqs[3]} at event {single.out.strip()}\n"
+
+
 def test_correcting_needs_the_right_to_sign_the_corrected_type(
     book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
 ) -> None:

@@ -118,7 +118,19 @@ def correct(
 
 def retract(ledger: Ledger, key: SigningKey, seq: int, reason: str) -> Entry:
     """Retract event ``seq``, recorded in error: an ``EventRetracted``. Never a deletion."""
-    return _one(ledger, key, Draft("EventRetracted", {"event": seq, "reason": reason}))
+    [entry] = retract_all(ledger, key, [seq], reason)
+    return entry
+
+
+def retract_all(ledger: Ledger, key: SigningKey, seqs: Sequence[int], reason: str) -> list[Entry]:
+    """Retract each of ``seqs``, one ``EventRetracted`` each, all or none."""
+    drafts = [Draft("EventRetracted", {"event": seq, "reason": reason}) for seq in seqs]
+    return ledger.append(key, drafts)
+
+
+def retract_run(ledger: Ledger, key: SigningKey, run: str, reason: str) -> list[Entry]:
+    """``retract_all`` of a run as typed: ``55`` or ``55..62`` (``InputError`` on ``event``)."""
+    return retract_all(ledger, key, values.seq_run("event", run), reason)
 
 
 def redact(ledger: Ledger, key: SigningKey, seq: int, name: str, reason: str) -> Entry:

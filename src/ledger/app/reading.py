@@ -5,9 +5,10 @@ needs nothing below the application."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
-from ledger.chain.ledger import Ledger, Summary, summaries
+from ledger.chain.ledger import Ledger, Summary, parse_row, summaries
 from ledger.chain.verify import TrustedCheckpoint, VerificationResult, verify_ledger
 from ledger.core import catalogue
 from ledger.core.envelope import Entry
@@ -18,6 +19,7 @@ from ledger.store.pages import paged
 __all__ = [
     "Entry",
     "Ledger",
+    "State",
     "Store",
     "Summary",
     "VerificationResult",
@@ -27,6 +29,7 @@ __all__ = [
     "ledgers",
     "open_ledger",
     "read_store",
+    "states",
     "verify",
 ]
 
@@ -85,6 +88,51 @@ def event(ledger: Ledger, seq: int) -> tuple[Entry, dict[str, Any]]:
     entry = ledger.entry(seq)
     [payload] = ledger.revealed([entry])
     return entry, payload
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    """What later events did to an event: the corrections of it, in order, and the retraction."""
+
+    corrected_by: tuple[int, ...] = ()
+    retracted_by: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        if self.corrected_by:
+            found["corrected_by"] = list(self.corrected_by)
+        if self.retracted_by is not None:
+            found["retracted_by"] = self.retracted_by
+        return found
+
+    def text(self) -> str:
+        """``(corrected by 23)``, ``[retracted by 35]``, both, or nothing."""
+        parts = []
+        if self.corrected_by:
+            parts.append(f"(corrected by {', '.join(map(str, self.corrected_by))})")
+        if self.retracted_by is not None:
+            parts.append(f"[retracted by {self.retracted_by}]")
+        return " ".join(parts)
+
+
+def states(ledger: Ledger) -> dict[int, State]:
+    """Per event that later events corrected or retracted, what they did (as stored; verify
+    proves the corrections)."""
+    corrected: dict[int, list[int]] = {}
+    retracted: dict[int, int] = {}
+    for row in ledger.store.read_topics(ledger.id, sorted(catalogue.CORRECTIONS)):
+        env = parse_row(row).envelope
+        target = env.payload.get("event")
+        if not isinstance(target, int):
+            continue
+        if env.type == "EventRetracted":
+            retracted.setdefault(target, env.seq)
+        else:
+            corrected.setdefault(target, []).append(env.seq)
+    return {
+        seq: State(tuple(corrected.get(seq, ())), retracted.get(seq))
+        for seq in sorted(corrected.keys() | retracted.keys())
+    }
 
 
 def verify(ledger: Ledger, trusted: bytes | None = None) -> VerificationResult:

@@ -12,10 +12,10 @@ import typer
 from ledger.cli.context import app, echo_json, open_ledger, print_verification, read_file
 
 if TYPE_CHECKING:
-    from ledger.app.reading import Entry
+    from ledger.app.reading import Entry, State
 
 
-def _event_json(entry: Entry, payload: dict[str, Any]) -> dict[str, Any]:
+def _event_json(entry: Entry, payload: dict[str, Any], state: State | None) -> dict[str, Any]:
     """An event for people and scripts: ``payload`` with personal fields revealed
     (``Ledger.revealed``); the signed one, with their commitments, as ``signed_payload`` when
     it differs."""
@@ -31,6 +31,8 @@ def _event_json(entry: Entry, payload: dict[str, Any]) -> dict[str, Any]:
     }
     if payload is not env.payload:
         found["signed_payload"] = env.payload
+    if state is not None:
+        found.update(state.to_json())
     return found
 
 
@@ -53,15 +55,18 @@ def log(
 
     types = reading.event_types(event_type or [])
     ledger = open_ledger(ctx, read_only=True)
+    states = reading.states(ledger)
     for entry, payload in reading.events(ledger, types, year, signer):
-        if as_json:
-            echo_json(_event_json(entry, payload))
-            continue
         env = entry.envelope
+        state = states.get(env.seq)
+        if as_json:
+            echo_json(_event_json(entry, payload, state))
+            continue
         text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode()
+        after = f"  {state.text()}" if state is not None else ""
         typer.echo(
             f"{env.seq:>6}  {env.type:<18} {env.effective}  {env.recorded_at}  "
-            f"{env.signer[:12]}  {text}"
+            f"{env.signer[:12]}  {text}{after}"
         )
 
 
@@ -74,9 +79,11 @@ def show(
     """Show one event whole: its envelope, payload and id."""
     from ledger.app import reading
 
-    entry, payload = reading.event(open_ledger(ctx, read_only=True), seq)
+    ledger = open_ledger(ctx, read_only=True)
+    entry, payload = reading.event(ledger, seq)
+    state = reading.states(ledger).get(seq)
     if as_json:
-        echo_json(_event_json(entry, payload))
+        echo_json(_event_json(entry, payload, state))
         return
     env = entry.envelope
     for label, value in (
@@ -87,6 +94,7 @@ def show(
         ("signer", env.signer),
         ("prev", env.prev),
         ("id", entry.id),
+        *([("state", state.text())] if state is not None else []),
     ):
         typer.echo(f"{label:<12} {value}")
     typer.echo("payload")

@@ -185,18 +185,27 @@ def correct(
 @app.command()
 def retract(
     ctx: typer.Context,
-    seq: Annotated[int, typer.Argument(help="The event to retract.")],
+    seq: Annotated[str, typer.Argument(help="The event to retract, or a run of them: 55..62.")],
     reason: Annotated[str, typer.Option("--reason", help="Why, for the record.")],
     key: KeyOption,
 ) -> None:
-    """Retract an event recorded in error: records EventRetracted. Never a deletion."""
+    """Retract events recorded in error: one EventRetracted each, all or none. Never a
+    deletion."""
     from ledger.app import commands
 
     ledger = open_ledger(ctx)
     with naming({"event": "SEQ", "reason": "--reason"}):
-        entry = commands.retract(ledger, signing_key(key), seq, reason)
-    typer.echo(f"retracted event {seq} at event {entry.envelope.seq}", err=True)
-    typer.echo(str(entry.envelope.seq))
+        entries = commands.retract_run(ledger, signing_key(key), seq, reason)
+    seqs = [e.envelope.payload["event"] for e in entries]
+    made = [e.envelope.seq for e in entries]
+    if len(seqs) == 1:
+        typer.echo(f"retracted event {seqs[0]} at event {made[0]}", err=True)
+    else:
+        typer.echo(
+            f"retracted events {seqs[0]}..{seqs[-1]} at events {made[0]}..{made[-1]}", err=True
+        )
+    for new in made:
+        typer.echo(str(new))
 
 
 @app.command()

@@ -63,6 +63,23 @@ def percent(field: str, text: str) -> str:
     return decimal(field, value)
 
 
+MAX_RUN = 1000  # events one command may name at once: a typo in a range is not a purge
+
+
+def seq_run(field: str, text: str) -> list[int]:
+    """An event's sequence number, ``55``, or a run of them, ``55..62`` (both ends included)."""
+    first, sep, last = text.strip().partition("..")
+    try:
+        start, end = int(first), int(last) if sep else int(first)
+    except ValueError:
+        raise InputError(field, f"{text!r} is not an event number or a run like 55..62") from None
+    if start < 1 or end < start:
+        raise InputError(field, f"{text!r}: expected 1 <= first <= last, e.g. 55..62")
+    if end - start + 1 > MAX_RUN:
+        raise InputError(field, f"{text!r} names {end - start + 1} events; at most {MAX_RUN}")
+    return list(range(start, end + 1))
+
+
 def iso_date(field: str, text: str) -> str:
     """A calendar date ``YYYY-MM-DD``."""
     if not _DATE.match(text):
