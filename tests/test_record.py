@@ -508,6 +508,50 @@ def test_figures_from_csv(book: dict[str, Any], cli: Callable[..., Result], tmp_
     assert {e["effective"] for e in events} == {"2025-12-31"}
 
 
+def test_figures_as_a_belgian_spreadsheet_saves_them(
+    book: dict[str, Any], cli: Callable[..., Result], tmp_path: Path
+) -> None:
+    """A UTF-8 BOM, ';' between cells and ',' as the decimal mark are read; digits grouped by
+    thousands are refused, saying how to write the number; nothing is written then."""
+
+    def record(text: str, *more: str) -> Result:
+        (tmp_path / "be.csv").write_bytes(text.encode("utf-8"))
+        return cli("record", "metrics", "--year", "2025", "--file", str(tmp_path / "be.csv"),
+                   "--key", str(book["founder"]), *more)  # fmt: skip
+
+    grouped = record("\ufeffname;value;unit\nturnover;198.000.000;EUR\n")
+    assert grouped.code == 2
+    assert grouped.err.strip().endswith(
+        "line 2, column value: '198.000.000' groups its digits (thousands separators); write "
+        "'198000000'"
+    )
+    done = record("\ufeffname;value;unit;label_fr\nturnover;198000000;EUR;chiffre d'affaires\n"
+                  "rate;0,06;%;taux\n")  # fmt: skip
+    assert done.code == 0, done.err
+    events = [
+        orjson.loads(x)["payload"]
+        for x in cli("log", "--json", "--type", "MetricSubmitted").out.splitlines()
+    ]
+    assert [(e["name"], e["value"]) for e in events] == [
+        ("turnover", "198000000"),
+        ("rate", "0.06"),
+    ]
+    assert events[0]["label_fr"] == "chiffre d'affaires"
+
+    twice = record("name;value;unit;label_fr\nturnover;198000000;EUR;chiffre d'affaires\n"
+                   "rate;0,06;%;taux\n")  # fmt: skip
+    assert twice.code == 2 and "holds these 2 figures for 2025 already (--again" in twice.err
+    typo = record("name;value;unit\nturnovr;1;EUR\n")
+    assert typo.code == 2
+    assert "'turnovr' is not a figure this ledger holds; did you mean turnover?" in typo.err
+    assert "column name" in typo.err and "(--new-metric to record a new one)" in typo.err
+    rows = book["db"].rows()
+    assert record("name;value;unit\nturnovr;1;EUR\n", "--new-metric").code == 0
+    assert len(book["db"].rows()) == len(rows) + 1
+    again = record("name;value;unit\nturnover;198000000;EUR\n", "--again")
+    assert again.code == 0, again.err
+
+
 @pytest.mark.parametrize(
     ("csv_text", "message"),
     [

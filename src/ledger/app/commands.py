@@ -7,13 +7,14 @@ these, prints; tests and the bench call them as well.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ledger.app import forms
 from ledger.chain.ledger import Ledger, holding, parse_row
-from ledger.core import catalogue, values
+from ledger.core import canonical, catalogue, values
 from ledger.core.draft import Draft
 from ledger.core.envelope import Entry
 from ledger.core.keys import PublicKey, SigningKey
@@ -114,6 +115,49 @@ def correct(
     replacement = forms.corrected(target.type, target.payload, list(assignments))
     payload = {"event": seq, "reason": reason, "replacement": replacement}
     return _one(ledger, key, Draft("EventCorrected", payload))
+
+
+def record_figures(
+    ledger: Ledger,
+    key: SigningKey,
+    text: str,
+    year: int,
+    source: str,
+    *,
+    new_metric: bool = False,
+    again: bool = False,
+) -> list[Entry]:
+    """A year's figures from a CSV file (``forms.metrics_csv``), all or none. A figure name the
+    ledger has not seen is refused, with the names it is close to, unless ``new_metric`` (a
+    ledger with no figure yet knows none, and takes any); figures the ledger already holds for
+    the year, every one, are refused unless ``again``."""
+    drafts = forms.metrics_csv(text, year, source)
+    held = [parse_row(r).envelope for r in ledger.store.read_topics(ledger.id, ["MetricSubmitted"])]
+    known = {e.payload["name"] for e in held}
+    if known and not new_metric:
+        for draft in drafts:
+            name = draft.payload["name"]
+            if name not in known:
+                close = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+                hint = f"; did you mean {' or '.join(close)}?" if close else ""
+                raise InputError(
+                    f"{draft.where} name",
+                    f"{name!r} is not a figure this ledger holds{hint} (--new-metric to record a "
+                    "new one)",
+                )
+    if not again:
+        recorded = {_figure(e.payload) for e in held if e.payload.get("year") == year}
+        if all(_figure(d.payload) in recorded for d in drafts):
+            raise InputError(
+                source,
+                f"the ledger holds these {len(drafts)} figures for {year} already (--again to "
+                "record them once more)",
+            )
+    return ledger.append(key, drafts)
+
+
+def _figure(payload: dict[str, Any]) -> bytes:
+    return canonical.encode(payload)
 
 
 def retract(ledger: Ledger, key: SigningKey, seq: int, reason: str) -> Entry:

@@ -292,15 +292,40 @@ CSV_COLUMNS = (
 
 def metrics_csv(text: str, year: int, source: str) -> list[Draft]:
     """Figures of one year from CSV text (header ``name,value,unit`` then any of the optional
-    columns of ``CSV_COLUMNS``). A bad row raises ``InputError`` naming its line."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns of ``CSV_COLUMNS``). A bad row raises ``InputError`` naming its line.
+
+    Also as a spreadsheet set to Belgian (or French, Dutch…) conventions saves it: a UTF-8 byte
+    order mark, ``;`` between cells (then ``,`` is the decimal mark in ``value``)."""
+    text = text.removeprefix("\ufeff")
+    first = text.split("\n", 1)[0]
+    semicolons = ";" in first and "," not in first
+    reader = csv.DictReader(io.StringIO(text, newline=""), delimiter=";" if semicolons else ",")
     try:
-        return _metrics(reader, year, source)
+        return _metrics(reader, year, source, decimal_comma=semicolons)
     except csv.Error as e:  # e.g. a cell over the csv module's field size limit
         raise InputError(f"{source} line {reader.reader.line_num}", f"not CSV: {e}") from None
 
 
-def _metrics(reader: csv.DictReader[str], year: int, source: str) -> list[Draft]:
+_COMMA_DECIMAL = re.compile(r"-?(0|[1-9][0-9]*),[0-9]+\Z")
+_GROUPED = re.compile(r"-?[0-9]{1,3}([. \u00a0\u202f][0-9]{3})+(,[0-9]+)?\Z")
+
+
+def _comma_value(cell: str, where: str) -> str:
+    """A ``value`` cell of a ``;`` CSV, where ``,`` is the decimal mark: ``0,06`` is 0.06."""
+    value = cell.strip()
+    if _COMMA_DECIMAL.match(value):
+        return value.replace(",", ".")
+    if _GROUPED.match(value):
+        plain = re.sub(r"[. \u00a0\u202f]", "", value).replace(",", ".")
+        raise InputError(
+            where, f"{cell!r} groups its digits (thousands separators); write {plain!r}"
+        )
+    return cell
+
+
+def _metrics(
+    reader: csv.DictReader[str], year: int, source: str, *, decimal_comma: bool = False
+) -> list[Draft]:
     form = BY_COMMAND["metric"]
     header = reader.fieldnames or []
     unknown = [c for c in header if c not in CSV_COLUMNS]
@@ -328,8 +353,11 @@ def _metrics(reader: csv.DictReader[str], year: int, source: str) -> list[Draft]
             raise InputError(where, "the row does not have as many cells as the header")
         payload: dict[str, Any] = {"year": values.year("--year", year)}
         for column, cell in row.items():
+            label = f"{where}, column {column}"
+            if decimal_comma and column == "value":
+                cell = _comma_value(cell, label)
             if cell != "":
-                payload[column] = coerce(form, column, cell, where=f"{where}, column {column}")
+                payload[column] = coerce(form, column, cell, where=label)
         try:
             rulebook.validate(form.type, _version(form), payload)
         except InputError as e:

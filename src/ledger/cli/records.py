@@ -99,14 +99,32 @@ def record_metrics(
         typer.Option(
             "--file",
             help=f"CSV with a header: name,value,unit then any of "
-            f"{','.join(forms.CSV_COLUMNS[3:])}.",
+            f"{','.join(forms.CSV_COLUMNS[3:])}; ',' or ';' between cells (then 0,06 is 0.06), "
+            "a UTF-8 BOM allowed.",
         ),
     ],
     key: KeyOption,
+    new_metric: Annotated[
+        bool,
+        typer.Option("--new-metric", help="Take figure names the ledger has not seen before."),
+    ] = False,
+    again: Annotated[
+        bool,
+        typer.Option("--again", help="Record figures the ledger already holds for the year."),
+    ] = False,
 ) -> None:
     """Record a year's figures from a CSV file, all or nothing (a bad row names its line)."""
-    drafts = forms.metrics_csv(forms.read_text(file, "--file"), year, str(file))
-    entries = open_ledger(ctx).append(signing_key(key), drafts)
+    from ledger.app import commands
+
+    entries = commands.record_figures(
+        open_ledger(ctx),
+        signing_key(key),
+        forms.read_text(file, "--file"),
+        year,
+        str(file),
+        new_metric=new_metric,
+        again=again,
+    )
     typer.echo(
         f"recorded {len(entries)} figures for {year} at events "
         f"{entries[0].envelope.seq}..{entries[-1].envelope.seq}",
