@@ -648,8 +648,18 @@ def test_articles_say_what_they_provide_for(
     plain = article("14")
     assert plain.code == 0 and status("SE5") == "breached"
     text = cli("compliance", "--year", "2025").out
-    assert "finding: no article of the statutes in force provides for SE5" in text
+    assert "finding: aucun article des statuts en vigueur n'y pourvoit" in text  # --lang fr
     assert "(event 0)" not in text
+    assert (
+        "finding: geen artikel van de geldende statuten voorziet erin"
+        in cli("compliance", "--year", "2025", "--lang", "nl").out
+    )
+    found = orjson.loads(cli("compliance", "--year", "2025", "--json", "--lang", "en").out)
+    [se5] = [c for c in found["conditions"] if c["id"] == "SE5"]
+    assert se5["findings"] == [
+        {"seq": 0, "message": "no article of the statutes in force provides for SE5",
+         "text": "no article of the statutes in force provides for it"}
+    ]  # fmt: skip
     mapped = cli("record", "article-provides", "--article", "14", "--provides", "se5", "--key", key)
     assert mapped.code == 0, mapped.err
     assert status("SE5") == "met"

@@ -10,18 +10,20 @@ from ledger.core.envelope import Entry
 from ledger.core.keys import SigningKey
 from ledger.errors import InputError
 from ledger.projections import projected, projection
-from ledger.projections.projection import Compliance
-from ledger.reporting import documents
+from ledger.projections.projection import Compliance, Finding
+from ledger.reporting import documents, model
 from ledger.reporting.documents import FORMATS, Produced
 
 __all__ = [
     "FORMATS",
     "Compliance",
+    "Finding",
     "Produced",
     "adopt",
     "check",
     "compliance",
     "diff",
+    "finding_text",
     "instant",
     "write",
 ]
@@ -50,6 +52,11 @@ def compliance(
     values.year("year", year)
     conditions.language("lang", lang)
     return projected.compliance(ledger, year, as_known_at, lang=lang)
+
+
+def finding_text(finding: Finding, lang: str) -> str:
+    """A finding in ``lang`` (fr, nl, en), as the report words it."""
+    return model.finding_text(finding, lang)
 
 
 def write(

@@ -33,6 +33,9 @@ def compliance_command(
     result, root = reports.compliance(ledger, year, instant, lang)
     if as_json:
         found = result.to_json()
+        for shown, c in zip(found["conditions"], result.conditions, strict=True):
+            for said, f in zip(shown["findings"], c.findings, strict=True):
+                said["text"] = reports.finding_text(f, lang)  # ``message`` stays English
         echo_json(
             {
                 "ledger": str(ledger.id),
@@ -52,7 +55,7 @@ def compliance_command(
             typer.echo(f"     evidence: {refs}")
             for f in c.findings:
                 at = f" (event {f.seq})" if f.seq else ""  # seq 0: something missing
-                typer.echo(f"     finding{at}: {f.message}")
+                typer.echo(f"     finding{at}: {reports.finding_text(f, lang)}")
         for late in result.late_entries:
             typer.echo(
                 f"late entry: event {late.seq} ({late.type}, effective {late.effective}) "

@@ -17,7 +17,7 @@ from typing import Any
 
 from ledger.core import conditions
 from ledger.core.catalogue import REPORTED
-from ledger.projections.projection import Compliance, World, evaluate, late_entries
+from ledger.projections.projection import Compliance, Finding, World, evaluate, late_entries
 from ledger.reporting import charts, formatting
 from ledger.resources import data_dir
 
@@ -61,6 +61,12 @@ def messages(lang: str) -> dict[str, Any]:
         raise ValueError(f"no report language {lang!r}; expected one of {', '.join(LANGUAGES)}")
     path = data_dir("projections") / "report" / f"messages.{lang}.toml"
     return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def finding_text(finding: Finding, lang: str) -> str:
+    """A finding in ``lang``, as the report words it (under its condition, which it does not
+    repeat)."""
+    return str(messages(lang)["findings_text"][finding.code]).format(**dict(finding.args))
 
 
 @functools.cache
@@ -356,7 +362,7 @@ class _Builder:
             for f in c.findings:
                 if f.code == "report_missing" and not self.adopted():
                     continue  # this very report answers it (see conditions)
-                text = str(self.m["findings_text"][f.code]).format(**dict(f.args))
+                text = finding_text(f, self.lang)
                 # A finding of something missing has no event to point at (seq 0).
                 line = "finding_line" if f.seq else "finding_line_unplaced"
                 lines.append(self.say(line, seq=f.seq, condition=c.id, text=text))
