@@ -208,6 +208,20 @@ def test_dividend_above_the_cap_then_corrected(history: History) -> None:
     assert history.status()["SE3"] == "met"
 
 
+def test_a_dividend_rate_that_disagrees_with_the_dividend_paid(history: History) -> None:
+    """The stated rate says 4 %, the total paid is 7 % of the capital: a finding, and the cap is
+    judged on what was paid (#18, item 3); a total that rounds to the rate agrees with it."""
+    p = allocate(history, total_dividend="700", dividend_rate="4")
+    assert history.findings("CO3") == [
+        (p, "dividend rate 7.00 % of the nominal value exceeds the 6 % cap"),
+        (p, "the dividend rate says 4 %, but the total dividend of 700 EUR is 7.00 % of the "
+            "nominal capital of 10000 EUR"),
+    ]  # fmt: skip
+    history.correct(p, total_dividend="400.4")  # 4.004 %: rounds to 4.00
+    assert history.findings("CO3") == []
+    assert history.status()["CO3"] == "met"
+
+
 def test_dividend_without_a_reserve_then_corrected(history: History) -> None:
     p = allocate(history, reserved_for_purpose="0", total_dividend="100", dividend_rate="1")
     assert history.findings("SE8") == [

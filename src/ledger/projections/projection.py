@@ -136,6 +136,8 @@ FINDINGS_EN = {
     "vote_cap": "resolution {resolution} of the assembly of {date}: one shareholder cast {votes} "
     "votes, more than {cap} % of the {represented} votes represented",
     "dividend_cap": "dividend rate {rate} % of the nominal value exceeds the {cap} % cap",
+    "dividend_rate_mismatch": "the dividend rate says {rate} %, but the total dividend of "
+    "{dividend} EUR is {implied} % of the nominal capital of {capital} EUR",
     "reserve_missing": "a dividend of {dividend} EUR with no amount reserved for the purpose first",
     "repayment_cap": "member {member} was repaid {repaid} EUR, above the nominal value of the "
     "real contribution ({cap} EUR)",
@@ -158,6 +160,20 @@ class Finding:
     @property
     def message(self) -> str:
         return FINDINGS_EN[self.code].format(**dict(self.args))
+
+
+# A rate is written to two decimals at most: a total dividend that rounds to the stated rate
+# agrees with it.
+RATE_TOLERANCE = Decimal("0.005")
+
+
+def implied_rate(payload: dict[str, Any]) -> Decimal | None:
+    """The dividend rate a profit allocation's total dividend makes of its nominal capital,
+    in percent to two decimals; None without a capital to divide by."""
+    capital = Decimal(payload["nominal_capital"])
+    if capital <= 0:
+        return None
+    return (Decimal(payload["total_dividend"]) * 100 / capital).quantize(Decimal("0.01"))
 
 
 def _finding(seq: int, code: str, **args: object) -> Finding:
@@ -415,7 +431,15 @@ class _Year:
         cap = self.rules.parameter("dividend_cap_percent", self.end)
         for seq, e in self.for_year("ProfitAllocated"):
             evidence.add(seq)
-            rate = Decimal(e["payload"]["dividend_rate"])
+            p = e["payload"]
+            rate, implied = Decimal(p["dividend_rate"]), implied_rate(p)
+            if implied is not None and abs(implied - rate) > RATE_TOLERANCE:
+                # The total paid is what shareholders got: the cap is judged on it too.
+                findings.append(
+                    _finding(seq, "dividend_rate_mismatch", rate=rate, implied=implied,
+                             dividend=p["total_dividend"], capital=p["nominal_capital"])
+                )  # fmt: skip
+                rate = max(rate, implied)
             if rate > cap:
                 findings.append(_finding(seq, "dividend_cap", rate=rate, cap=cap))
         return False
