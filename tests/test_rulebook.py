@@ -326,17 +326,32 @@ def _article_providing_for_a_condition_not_judged_by_articles(c: Coop) -> int:
     )
 
 
-def _rejected_resolution(c: Coop) -> int:
-    """A statute amendment the assembly rejected (a simple majority against)."""
+def _amendment(c: Coop, adopted: bool) -> int:
+    """A statute amendment voted at BioFerme's assembly: carried, or rejected."""
+    votes_for, votes_against = (250, 20) if adopted else (50, 200)
     return c.forge(
         c.founder,
         "ResolutionVoted",
         {"assembly": c.seqs["assembly"], "number": 2, "subject": "Modification de l'article 44",
-         "category": "statute_amendment", "votes_for": 50, "votes_against": 200,
+         "category": "statute_amendment", "votes_for": votes_for, "votes_against": votes_against,
          "votes_abstaining": 0, "max_votes_single_shareholder": 12,
-         "majority_required": "three_quarters", "adopted": False},
+         "majority_required": "three_quarters", "adopted": adopted},
         effective="2025-06-12",
     )  # fmt: skip
+
+
+def _rejected_resolution(c: Coop) -> int:
+    return _amendment(c, adopted=False)
+
+
+def _article_adopted_by_the_profit_allocation(c: Coop) -> int:
+    return c.forge(
+        c.founder,
+        "StatuteArticleAdopted",
+        {"number": "44", "text_fr": "x", "resolution": c.seqs["resolution"]},
+        schema=2,
+        effective="2025-06-12",
+    )
 
 
 def _article_adopted_by_a_rejected_resolution(c: Coop) -> int:
@@ -456,6 +471,10 @@ ATTACKS: dict[str, tuple[Callable[[Coop], int], str]] = {
     "the provisions of a figure": (_provisions_of_a_figure, "bad-reference"),
     "an article adopted by a rejected resolution": (
         _article_adopted_by_a_rejected_resolution,
+        "bad-reference",
+    ),
+    "an article adopted by the profit allocation's resolution": (
+        _article_adopted_by_the_profit_allocation,
         "bad-reference",
     ),
     "a legal form changed by a rejected resolution": (
@@ -863,7 +882,7 @@ def test_a_rejected_resolution_carries_nothing_and_what_it_carries_keeps_it_adop
     assert refused.value.field == "resolution"
     assert "was rejected: a rejected resolution carries no article adopted" in str(refused.value)
     assert coop.db.rows() == before
-    adopted = coop.seqs["resolution"]
+    adopted = _amendment(coop, adopted=True)
     [entry] = coop.ledger.append(
         coop.founder, [Draft("StatuteArticleAdopted", {**article, "resolution": adopted})]
     )
@@ -872,6 +891,20 @@ def test_a_rejected_resolution_carries_nothing_and_what_it_carries_keeps_it_adop
     with pytest.raises(InputError) as refused:
         commands.correct(coop.ledger, coop.founder, adopted, "recount", flipped)
     assert f"event {entry.envelope.seq} (article adopted) rests on this resolution" in str(
+        refused.value
+    )
+    assert coop.db.rows() == before
+
+
+def test_a_resolution_keeps_the_category_of_what_rests_on_it(coop: Coop) -> None:
+    """A profit allocation rests on a profit_allocation resolution: correcting that resolution
+    into another category is refused, naming the event that rests on it."""
+    before = coop.db.rows()
+    with pytest.raises(InputError) as refused:
+        commands.correct(coop.ledger, coop.founder, coop.seqs["resolution"], "reclassify",
+                         ["category=other"])  # fmt: skip
+    assert refused.value.field == "replacement.category"
+    assert f"event {coop.seqs['profit']} (ProfitAllocated) rests on this resolution" in str(
         refused.value
     )
     assert coop.db.rows() == before

@@ -47,6 +47,8 @@ class EventType:
     # Adopted by deed when it refers to no resolution: then only the secretary knows the day
     # it took effect, and the recording day would silently be wrong.
     by_deed: bool = False
+    # The category of the assembly's resolution it cites (its ``resolution`` field), if any.
+    decided_by: str | None = None
 
 
 def _row(name: str, kind: str, *roles: str, **more: Any) -> EventType:
@@ -75,6 +77,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         facts=("resolution",),
         effective=("ref", "resolution"),
         reported=True,
+        decided_by="statute_amendment",
     ),
     _row(
         "AccreditationGranted",
@@ -106,6 +109,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         facts=("resolution",),
         effective=("ref", "resolution"),
         by_deed=True,
+        decided_by="statute_amendment",
     ),
     # Effective when the adoption it reads is: what an article provides for holds for every
     # year the article is in force.
@@ -124,6 +128,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         facts=("resolution",),
         effective=("ref", "resolution"),
         by_deed=True,
+        decided_by="statute_amendment",
     ),
     _row(
         "AssemblyHeld",
@@ -138,7 +143,7 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "decision",
         "secretary",
         tracked=True,
-        facts=("assembly", "votes_for", "votes_against", "votes_abstaining", "adopted"),
+        facts=("assembly", "votes_for", "votes_against", "votes_abstaining", "adopted", "category"),
         effective=("ref", "assembly"),
     ),
     _row(
@@ -150,23 +155,42 @@ EVENT_TYPES: tuple[EventType, ...] = (
         reported=True,
     ),
     _row("BoardReviewRecorded", "decision", "board", tracked=True, effective=("ref", "meeting")),
-    _row("DirectorAppointed", "decision", "secretary", effective=("field", "mandate_start")),
+    _row(
+        "DirectorAppointed",
+        "decision",
+        "secretary",
+        facts=("resolution",),
+        effective=("field", "mandate_start"),
+        decided_by="director_appointment",
+    ),
     _row("DirectorLeft", "decision", "secretary", effective=("field", "date")),
     _row(
         "DirectorRemunerationDecided",
         "decision",
         "secretary",
         tracked=True,
+        facts=("resolution",),
         effective=("ref", "resolution"),
+        decided_by="director_remuneration",
     ),
-    _row("AccountsApproved", "decision", "secretary", "treasurer", effective=("ref", "assembly")),
+    _row(
+        "AccountsApproved",
+        "decision",
+        "secretary",
+        "treasurer",
+        facts=("resolution",),
+        effective=("ref", "assembly"),
+        decided_by="accounts",
+    ),
     _row(
         "ProfitAllocated",
         "decision",
         "secretary",
         "treasurer",
         tracked=True,
+        facts=("resolution",),
         effective=("ref", "resolution"),
+        decided_by="profit_allocation",
     ),
     _row(
         "ShareholderResigned",

@@ -306,21 +306,36 @@ def _counts(
                 f"{represented} votes represented at the assembly (event {payload['assembly']})",
                 f"{prefix}votes_for",
             )
-        if payload.get("adopted") is False:
-            for event_type, what in CARRIED.items():
-                for carried in known.of_type(event_type):
-                    if carried.facts.get("resolution") == subject and not known.retracted(
-                        carried.seq
-                    ):
-                        return Refusal(
-                            "bad-payload",
-                            f"event {carried.seq} ({what}) rests on this resolution: it cannot "
-                            "be rejected",
-                            f"{prefix}adopted",
-                        )
-    elif event_type in CARRIED and "resolution" in payload:
+        for cited, wanted in DECIDED_BY.items():
+            for carried in known.of_type(cited):
+                if carried.facts.get("resolution") != subject or known.retracted(carried.seq):
+                    continue
+                if payload.get("category") != wanted:
+                    return Refusal(
+                        "bad-payload",
+                        f"event {carried.seq} ({cited}) rests on this resolution: its category "
+                        f"is {wanted}",
+                        f"{prefix}category",
+                    )
+                if cited in CARRIED and payload.get("adopted") is False:
+                    return Refusal(
+                        "bad-payload",
+                        f"event {carried.seq} ({CARRIED[cited]}) rests on this resolution: it "
+                        "cannot be rejected",
+                        f"{prefix}adopted",
+                    )
+    elif DECIDED_BY.get(event_type) and "resolution" in payload:
         resolution = known.target(payload["resolution"])
-        if resolution is not None and resolution.facts.get("adopted") is False:
+        facts = resolution.facts if resolution is not None else {}
+        wanted, category = DECIDED_BY[event_type], facts.get("category")
+        if category is not None and category != wanted:
+            return Refusal(
+                "bad-reference",
+                f"resolution event {payload['resolution']} is a {category} resolution; a "
+                f"{event_type} rests on a {wanted} one",
+                f"{prefix}resolution",
+            )
+        if event_type in CARRIED and facts.get("adopted") is False:
             return Refusal(
                 "bad-reference",
                 f"resolution event {payload['resolution']} was rejected: a rejected resolution "
@@ -342,6 +357,9 @@ def _counts(
                 )
     return None
 
+
+# The category of the resolution each type rests on (catalogue.EventType.decided_by).
+DECIDED_BY = {t.name: t.decided_by for t in catalogue.EVENT_TYPES if t.decided_by}
 
 # What only an adopted resolution carries: the events that do it, and what they do.
 CARRIED = {
