@@ -880,7 +880,9 @@ def test_a_rejected_resolution_carries_nothing_and_what_it_carries_keeps_it_adop
     with pytest.raises(InputError) as refused:
         coop.ledger.append(coop.founder, [Draft("StatuteArticleAdopted", article)])
     assert refused.value.field == "resolution"
-    assert "was rejected: a rejected resolution carries no article adopted" in str(refused.value)
+    assert "it was rejected, and a rejected resolution carries no article adopted" in str(
+        refused.value
+    )
     assert coop.db.rows() == before
     adopted = _amendment(coop, adopted=True)
     [entry] = coop.ledger.append(
@@ -890,7 +892,7 @@ def test_a_rejected_resolution_carries_nothing_and_what_it_carries_keeps_it_adop
     before = coop.db.rows()
     with pytest.raises(InputError) as refused:
         commands.correct(coop.ledger, coop.founder, adopted, "recount", flipped)
-    assert f"event {entry.envelope.seq} (article adopted) rests on this resolution" in str(
+    assert f"event {entry.envelope.seq} (StatuteArticleAdopted) rests on this resolution" in str(
         refused.value
     )
     assert coop.db.rows() == before

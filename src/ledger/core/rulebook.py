@@ -306,40 +306,25 @@ def _counts(
                 f"{represented} votes represented at the assembly (event {payload['assembly']})",
                 f"{prefix}votes_for",
             )
-        for cited, wanted in DECIDED_BY.items():
+        for cited in DECIDED_BY:
             for carried in known.of_type(cited):
                 if carried.facts.get("resolution") != subject or known.retracted(carried.seq):
                     continue
-                if payload.get("category") != wanted:
+                found = _resting(cited, payload.get("category"), payload.get("adopted"))
+                if found is not None:
                     return Refusal(
                         "bad-payload",
-                        f"event {carried.seq} ({cited}) rests on this resolution: its category "
-                        f"is {wanted}",
-                        f"{prefix}category",
+                        f"event {carried.seq} ({cited}) rests on this resolution: {found[1]}",
+                        f"{prefix}{found[0]}",
                     )
-                if cited in CARRIED and payload.get("adopted") is False:
-                    return Refusal(
-                        "bad-payload",
-                        f"event {carried.seq} ({CARRIED[cited]}) rests on this resolution: it "
-                        "cannot be rejected",
-                        f"{prefix}adopted",
-                    )
-    elif DECIDED_BY.get(event_type) and "resolution" in payload:
+    elif event_type in DECIDED_BY and "resolution" in payload:
         resolution = known.target(payload["resolution"])
         facts = resolution.facts if resolution is not None else {}
-        wanted, category = DECIDED_BY[event_type], facts.get("category")
-        if category is not None and category != wanted:
+        found = _resting(event_type, facts.get("category"), facts.get("adopted"))
+        if found is not None:
             return Refusal(
                 "bad-reference",
-                f"resolution event {payload['resolution']} is a {category} resolution; a "
-                f"{event_type} rests on a {wanted} one",
-                f"{prefix}resolution",
-            )
-        if event_type in CARRIED and facts.get("adopted") is False:
-            return Refusal(
-                "bad-reference",
-                f"resolution event {payload['resolution']} was rejected: a rejected resolution "
-                f"carries no {CARRIED[event_type]}",
+                f"resolution event {payload['resolution']}: {found[1]}",
                 f"{prefix}resolution",
             )
     elif event_type == "AssemblyHeld":
@@ -355,6 +340,21 @@ def _counts(
                     f"votes cast on resolution event {resolution.seq}",
                     f"{prefix}votes_represented",
                 )
+    return None
+
+
+def _resting(event_type: str, category: Any, adopted: Any) -> tuple[str, str] | None:
+    """Why a resolution of ``category``, ``adopted`` or not, cannot carry an event of
+    ``event_type``, as (the resolution's field at fault, why); None when it can. Both sides
+    ask: the event citing it, and a correction of the resolution under what cites it."""
+    wanted = DECIDED_BY[event_type]
+    if category is not None and category != wanted:
+        return "category", f"it is a {category} resolution; a {event_type} rests on a {wanted} one"
+    if event_type in CARRIED and adopted is False:
+        return (
+            "adopted",
+            f"it was rejected, and a rejected resolution carries no {CARRIED[event_type]}",
+        )
     return None
 
 
