@@ -32,11 +32,17 @@ def line_problem(text: str) -> str | None:
     )
 
 
+def _no_decimal_comma(field: str, text: str, value: str) -> None:
+    """Refuse ``value`` (``text`` as typed, trimmed) written with a decimal comma, saying how to
+    write it."""
+    if "," in value and _DECIMAL.match(value.replace(",", ".")):
+        raise InputError(field, f"{text!r} uses a decimal comma; write {value.replace(',', '.')!r}")
+
+
 def decimal(field: str, text: str) -> str:
     """A decimal amount as typed, e.g. ``198000000`` or ``-12.50``: kept digit for digit."""
     value = text.strip()
-    if "," in value and _DECIMAL.match(value.replace(",", ".")):
-        raise InputError(field, f"{text!r} uses a decimal comma; write {value.replace(',', '.')!r}")
+    _no_decimal_comma(field, text, value)
     if not _DECIMAL.match(value) or value == "-0":
         raise InputError(
             field,
@@ -52,8 +58,7 @@ def percent(field: str, text: str) -> str:
     """A rate as people write it, ``7``, ``7%`` or ``7 %`` all meaning 7 %: the number of
     percent, kept digit for digit."""
     value = text.strip().removesuffix("%").rstrip()
-    if "," in value and _DECIMAL.match(value.replace(",", ".")):
-        raise InputError(field, f"{text!r} uses a decimal comma; write {value.replace(',', '.')!r}")
+    _no_decimal_comma(field, text, value)
     if not _DECIMAL.match(value) or value.startswith("-"):
         raise InputError(
             field,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import dataclasses
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -354,8 +355,7 @@ class _Year:
         """Supported when an article in force provides for ``c``; an article that did and was
         repealed since is a finding, and so is no article providing for it at all."""
         supporting = repealed = False
-        for number, (kind, seq) in self.articles_in_force().items():
-            provides, sources = self.provisions(number, seq)
+        for number, kind, seq, provides, sources in self.statutes:
             if c.id not in provides:
                 continue
             if kind == "repealed":
@@ -368,23 +368,39 @@ class _Year:
             findings.append(_finding(0, "no_article_provides", condition=c.id))
         return supporting
 
+    @functools.cached_property
+    def statutes(self) -> list[tuple[str, str, int, frozenset[str], tuple[int, ...]]]:
+        """Per article number in ``articles_in_force``: its state, the event of it, what it
+        provides for and the events saying so. Read once a year, whatever the conditions."""
+        return [
+            (number, kind, seq, *self.provisions(number, seq))
+            for number, (kind, seq) in self.articles_in_force().items()
+        ]
+
     def provisions(self, number: str, upto: int) -> tuple[frozenset[str], tuple[int, ...]]:
         """What article ``number`` provides for, as its last adoption up to event ``upto`` says
         or a StatuteArticleProvisionsRecorded of that adoption since, and the events saying so."""
         adoptions = [
-            (seq, e)
+            seq
             for seq, e in self.of("StatuteArticleAdopted")
             if seq <= upto and e["payload"]["number"] == number
         ]
         if not adoptions:
             return frozenset(), ()
-        adoption, event = adoptions[-1]
-        provides: list[str] = event["payload"].get("provides", [])
-        sources: tuple[int, ...] = (adoption,)
-        for seq, e in self.of("StatuteArticleProvisionsRecorded"):
-            if e["payload"]["adoption"] == adoption:
-                provides, sources = e["payload"]["provides"], (adoption, seq)
-        return frozenset(provides), sources
+        adoption = adoptions[-1]
+        recorded = self.recorded_provisions.get(adoption)
+        if recorded is not None:
+            return frozenset(recorded[1]), (adoption, recorded[0])
+        provides = self.world.events[adoption]["payload"].get("provides", [])
+        return frozenset(provides), (adoption,)
+
+    @functools.cached_property
+    def recorded_provisions(self) -> dict[int, tuple[int, list[str]]]:
+        """Per adoption, the last StatuteArticleProvisionsRecorded of it: (its seq, provides)."""
+        return {
+            e["payload"]["adoption"]: (seq, e["payload"]["provides"])
+            for seq, e in self.of("StatuteArticleProvisionsRecorded")
+        }
 
     def articles_in_force(self) -> dict[str, tuple[str, int]]:
         """Per article number, its last adoption or repeal effective by the end of the year."""
