@@ -119,6 +119,17 @@ class History:
         result = ledger_package.compliance(self.events, year, as_known_at)
         return {c.id: c.status for c in result.conditions}
 
+    def reviewed(self, year: int, *conditions: str) -> list[int]:
+        """The board's compliant review of each of ``conditions`` (by default those the board
+        must review once the report is due) for ``year``, at one meeting."""
+        day = f"{year + 1}-04-20"
+        meeting = self.add("BoardMeetingHeld", day, date=day, directors_present=5)
+        return [
+            self.add("BoardReviewRecorded", day, meeting=meeting, year=year, condition=c,
+                     finding="compliant", note="Statuts en vigueur.")
+            for c in conditions or REVIEWED
+        ]  # fmt: skip
+
     def findings(self, condition: str, year: int = 2025) -> list[tuple[int, str]]:
         result = ledger_package.compliance(self.events, year)
         [c] = [c for c in result.conditions if c.id == condition]
@@ -137,6 +148,8 @@ class History:
 
 
 ALL_ARTICLES = ("1", "3", "4", "20", "23", "37", "43", "46")
+# The conditions the board reviews each year once the special report is due (board_review).
+REVIEWED = tuple(c.id for c in rules.load().conditions if "board_review" in c.checks)
 # What SmartCoop's articles provide for (cli/smartcoop/scenario.txt).
 SMARTCOOP_PROVIDES = {
     "3": ("SE1", "SE2", "SE3"),
@@ -278,6 +291,7 @@ def test_required_article_repealed_then_adopted_again() -> None:
     assert h.findings("SE4") == [
         (repeal, "article 46 of the statutes, which provided for SE4, was repealed")
     ]
+    h.reviewed(2024)
     assert h.status(2024)["SE4"] == "met"  # in force the whole of 2024
     h.statutes("46", effective="2025-09-01")
     assert h.status()["SE4"] == "met"
@@ -334,6 +348,7 @@ def test_an_article_recorded_without_provisions_is_given_them_later() -> None:
     assert h.status(as_known_at="2026-02-01T00:00:00.000000Z")["SE4"] == "breached"  # as filed
     h.statutes("44", effective="2025-06-01", provides={})  # a new text that says nothing
     assert h.status()["SE4"] == "breached"
+    h.reviewed(2024, "SE4")
     assert h.status(2024)["SE4"] == "met"
 
 
@@ -341,6 +356,8 @@ def test_articles_follow_their_effective_dates() -> None:
     h = History()
     h.statutes(*[n for n in ALL_ARTICLES if n != "37"])
     h.statutes("37", effective="2020-06-20")
+    h.reviewed(2019, "SE7")
+    h.reviewed(2020, "SE7")
     assert h.status(2019)["SE7"] == "breached"
     assert h.status(2020)["SE7"] == "met"
 
@@ -376,6 +393,51 @@ def test_special_report_within_the_legal_delay(history: History) -> None:
         (r, "special report on 2024 adopted on 2025-09-20, after the legal delay (2025-06-30)")
     ]
     del report
+
+
+def test_the_board_reviews_each_condition_once_the_report_is_due(history: History) -> None:
+    """The special report says how the board controlled each social-enterprise condition: once
+    it is due, a condition the board did not review for the year is a finding (of something
+    missing: no event); before, nothing is owed yet; the cooperative conditions are not asked."""
+    assert history.findings("SE4", 2024) == [
+        (0, "no board review of SE4 for 2024, whose special report was due by 2025-06-30")
+    ]
+    assert {history.status(2024)[c] for c in REVIEWED} == {"breached"}
+    assert history.status(2024)["CO3"] == "met"
+    assert history.findings("SE4", 2025) == []  # known on 2026-01-10: due by 2026-06-30
+    [review] = history.reviewed(2024, "SE4")
+    assert history.findings("SE4", 2024) == []
+    result = ledger_package.compliance(history.events, 2024)
+    [se4] = [c for c in result.conditions if c.id == "SE4"]
+    assert se4.status == "met" and review in se4.evidence
+
+
+def test_a_report_the_ledger_recorded_after_a_cosigned_checkpoint_past_the_delay() -> None:
+    """The meeting's date is the secretary's word: a Council cosignature after the delay on a
+    tree without the report proves it was recorded late, whatever the date says."""
+    h = History()
+    h.statutes(*ALL_ARTICLES)
+    h.reviewed(2024)
+    meeting = h.add("BoardMeetingHeld", "2025-05-20", date="2025-05-20", directors_present=5)
+    report = h.add(
+        "SpecialReportAdopted", "2025-05-20", "2025-11-03", year=2024, meeting=meeting,
+        document_sha256="0" * 64, checkpoint={"size": 1, "root": "0" * 64},
+    )  # fmt: skip
+
+    def se9(cosigned: list[tuple[int, date]]) -> list[tuple[int, str]]:
+        world = fold(h.events)
+        world.cosigned.extend(cosigned)
+        [c] = [c for c in evaluate(world, 2024).conditions if c.id == "SE9"]
+        return [(f.seq, f.message) for f in c.findings]
+
+    assert se9([]) == []
+    assert se9([(report, date(2025, 10, 1))]) == []  # a checkpoint that holds it
+    assert se9([(meeting, date(2025, 6, 30))]) == []  # cosigned within the delay
+    assert se9([(meeting, date(2025, 6, 30)), (meeting, date(2025, 10, 1))]) == [
+        (report, f"special report on 2024 dated 2025-05-20, but recorded after checkpoint "
+                 f"{meeting}, which the Council cosigned on 2025-10-01, after the legal delay "
+                 "(2025-06-30)"),
+    ]  # fmt: skip
 
 
 def test_board_breach_without_remediation(history: History) -> None:
@@ -683,7 +745,12 @@ def test_store_world_equals_a_fold_of_every_event_after_each_append(
         ledger.close()
     report = orjson.loads(cli("compliance", "--year", "2025", "--json").out)
     se7 = next(c for c in report["conditions"] if c["id"] == "SE7")
-    assert se7["status"] == "met" and 9 in se7["evidence"]
+    # The recount cleared the vote cap; what is left is the board's review, due since
+    # 2026-06-30 (the ledger records now).
+    assert [f["message"] for f in se7["findings"]] == [
+        "no board review of SE7 for 2025, whose special report was due by 2026-06-30"
+    ]
+    assert 9 in se7["evidence"]
 
 
 def test_compliance_cli(opened: dict[str, Any], cli: Callable[..., Result]) -> None:

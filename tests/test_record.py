@@ -630,6 +630,14 @@ def test_articles_say_what_they_provide_for(
         found = orjson.loads(cli("compliance", "--year", "2025", "--json").out)
         return next(c["status"] for c in found["conditions"] if c["id"] == condition)
 
+    # The board reviewed 2025, so that what is judged here is the articles alone.
+    meeting = cli("record", "board-meeting", "--date", "2026-04-20", "--directors-present", "5",
+                  "--key", str(book["board"]))  # fmt: skip
+    for reviewed in ("SE4", "SE5"):
+        done = cli("record", "board-review", "--meeting", meeting.out.strip(), "--year", "2025",
+                   "--condition", reviewed, "--finding", "compliant", "--note", "statuts",
+                   "--key", str(book["board"]))  # fmt: skip
+        assert done.code == 0, done.err
     first = article("44", "se4", "SE1")
     assert first.code == 0, first.err
     shown = orjson.loads(cli("show", first.out.strip(), "--json").out)

@@ -365,6 +365,63 @@ def _article_adopted_by_a_rejected_resolution(c: Coop) -> int:
     )
 
 
+def _amendment_voted(c: Coop, votes_for: int, votes_against: int, majority: str) -> int:
+    """A statute amendment carried by these counts under the majority the secretary typed."""
+    return c.forge(
+        c.founder,
+        "ResolutionVoted",
+        {"assembly": c.seqs["assembly"], "number": 2, "subject": "Modification des statuts",
+         "category": "statute_amendment", "votes_for": votes_for,
+         "votes_against": votes_against, "votes_abstaining": 0,
+         "max_votes_single_shareholder": 12, "majority_required": majority, "adopted": True},
+        effective="2025-06-12",
+    )  # fmt: skip
+
+
+def _article_adopted_by_a_simple_majority(c: Coop) -> int:
+    vote = _amendment_voted(c, 200, 90, "simple")  # 69 % of the votes cast
+    return c.forge(
+        c.founder,
+        "StatuteArticleAdopted",
+        {"number": "44", "text_fr": "x", "resolution": vote, "provides": ["SE4"]},
+        schema=3,
+        effective="2025-06-12",
+    )
+
+
+def _object_amended_by_three_quarters(c: Coop) -> int:
+    vote = _amendment_voted(c, 230, 60, "three_quarters")  # 79 %: not four fifths
+    return c.forge(
+        c.founder,
+        "StatuteArticleAdopted",
+        {"number": "3", "text_fr": "x", "resolution": vote, "provides": ["SE2"]},
+        schema=3,
+        effective="2025-06-12",
+    )
+
+
+def _resolution_recounted_under_its_article(c: Coop) -> int:
+    vote = _amendment_voted(c, 250, 20, "three_quarters")
+    c.forge(
+        c.founder,
+        "StatuteArticleAdopted",
+        {"number": "44", "text_fr": "x", "resolution": vote, "provides": ["SE4"]},
+        schema=3,
+        effective="2025-06-12",
+    )
+    replacement = {
+        "assembly": c.seqs["assembly"], "number": 2, "subject": "Modification des statuts",
+        "category": "statute_amendment", "votes_for": 180, "votes_against": 90,
+        "votes_abstaining": 0, "max_votes_single_shareholder": 12,
+        "majority_required": "simple", "adopted": True,
+    }  # fmt: skip
+    return c.forge(
+        c.founder,
+        "EventCorrected",
+        {"event": vote, "reason": "recount", "replacement": replacement},
+    )
+
+
 def _legal_form_changed_by_a_rejected_resolution(c: Coop) -> int:
     rejected = _rejected_resolution(c)
     return c.forge(
@@ -476,6 +533,15 @@ ATTACKS: dict[str, tuple[Callable[[Coop], int], str]] = {
     "an article adopted by the profit allocation's resolution": (
         _article_adopted_by_the_profit_allocation,
         "bad-reference",
+    ),
+    "an article adopted by a simple majority": (
+        _article_adopted_by_a_simple_majority,
+        "bad-reference",
+    ),
+    "the object amended by three quarters": (_object_amended_by_three_quarters, "bad-reference"),
+    "a resolution recounted below the majority of its article": (
+        _resolution_recounted_under_its_article,
+        "bad-payload",
     ),
     "a legal form changed by a rejected resolution": (
         _legal_form_changed_by_a_rejected_resolution,
@@ -744,6 +810,36 @@ def test_compliance_marks_late_evidence(coop: Coop) -> None:
     assert f"- Event {allocation.envelope.seq} (ProfitAllocated" in text
 
 
+def test_a_report_recorded_after_the_councils_cosignature_is_late_whatever_its_date(
+    coop: Coop,
+) -> None:
+    """BioFerme records its 2024 special report, dated at a meeting of May 2025, after the
+    Council cosigned its tree on 1 March 2026: the cosignature proves the ledger did not hold it
+    within the delay (30 June 2025); compliance and the report say so."""
+    coop.ledger.append(coop.founder, [_enrol(coop.council, "council")])
+    seen = transparency.record_checkpoint(coop.ledger, _cosigned(coop), coop.founder)
+    size = seen.envelope.seq - 1
+    [meeting] = coop.ledger.append(
+        coop.board, [Draft("BoardMeetingHeld", {"date": "2025-05-20", "directors_present": 5})]
+    )
+    root = coop.ledger.tree().root(size).hex()
+    [report] = coop.ledger.append(
+        coop.board,
+        [Draft("SpecialReportAdopted", {"year": 2024, "meeting": meeting.envelope.seq,
+               "document_sha256": "0" * 64, "checkpoint": {"size": size, "root": root}})],
+    )  # fmt: skip
+    answer, _ = projected.compliance(coop.ledger, 2024)
+    [se9] = [c for c in answer.conditions if c.id == "SE9"]
+    assert [(f.seq, f.message) for f in se9.findings] == [
+        (report.envelope.seq, "special report on 2024 dated 2025-05-20, but recorded after "
+         f"checkpoint {size}, which the Council cosigned on 2026-03-01, after the legal delay "
+         "(2025-06-30)"),
+    ]  # fmt: skip
+    assert se9.status == "breached"
+    text = documents.produce(coop.ledger, 2024, "en").data.decode()
+    assert "which the Council cosigned on 2026-03-01" in text
+
+
 # --- the input a writer refuses --------------------------------------------------------------
 
 
@@ -844,6 +940,52 @@ def test_input_refused_writes_nothing(
     assert coop.db.rows() == before
 
 
+MINUTES = """
+[assembly]
+kind = "extraordinary"
+date = "2025-11-20"
+place = "Gembloux"
+shareholders_present = 61
+shareholders_represented = 9
+votes_represented = 70
+
+[[resolution]]
+number = 1
+subject = "Modification de l'article 3 (objet)"
+category = "statute_amendment"
+votes_for = 54
+votes_against = 16
+votes_abstaining = 0
+max_votes_single_shareholder = 1
+majority_required = "three_quarters"
+adopted = true
+
+  [[resolution.article]]
+  number = "3"
+  text_fr = "La coopérative a pour objet une agriculture biologique et locale."
+  provides = ["se2"]
+"""
+
+
+def test_minutes_that_change_the_object_by_three_quarters_are_refused(
+    coop: Coop, book: Callable[..., Result], tmp_path: Path
+) -> None:
+    """54 of 70 (77 %) carry a statute amendment, not a change of the object: the whole
+    minutes file is refused (exit 2), naming its table and the majority the law requires."""
+    minutes = tmp_path / "age-2025.toml"
+    minutes.write_text(MINUTES, encoding="utf-8")
+    before = coop.db.rows()
+    done = book("record", "minutes", str(minutes), "--key", "@founder")
+    assert done.code == 2, done.err
+    assert "age-2025.toml [[resolution]] #1 article #1 resolution: " in done.err
+    assert "54 for, 16 against and 0 abstaining do not reach the four fifths majority" in done.err
+    assert "the law for the object or purpose (CSA art. 6:86)" in done.err
+    assert coop.db.rows() == before
+    minutes.write_text(MINUTES.replace('"se2"', '"SE4"').replace('"3"', '"14"'), encoding="utf-8")
+    done = book("record", "minutes", str(minutes), "--key", "@founder")
+    assert done.code == 0, done.err
+
+
 @pytest.mark.parametrize("typed", ["SE10", "C3"])
 def test_a_board_review_names_a_condition_of_the_rules(coop: Coop, typed: str) -> None:
     """The writer refuses a condition the rules do not have (the pattern lets SE10 and C3
@@ -895,6 +1037,85 @@ def test_a_rejected_resolution_carries_nothing_and_what_it_carries_keeps_it_adop
     assert f"event {entry.envelope.seq} (StatuteArticleAdopted) rests on this resolution" in str(
         refused.value
     )
+    assert coop.db.rows() == before
+
+
+def _adopt(coop: Coop, number: str, vote: int | None, **more: Any) -> list[Any]:
+    article: dict[str, Any] = {"number": number, "text_fr": "Texte."} | more
+    if vote is None:
+        article["deed"] = "statuts coordonnés du 2 mai 2019"
+    else:
+        article["resolution"] = vote
+    effective = "2019-05-02" if vote is None else None
+    draft = Draft("StatuteArticleAdopted", article, effective)
+    return coop.ledger.append(coop.founder, [draft])
+
+
+def test_an_amendment_needs_the_majority_the_law_requires(coop: Coop) -> None:
+    """The majority comes from what the resolution does, not from what the secretary typed: a
+    statute amendment carried by a typed "simple" majority of 69 % adopts no article; the
+    object needs four fifths; an article that needs less is taken."""
+    simple = _amendment_voted(coop, 200, 90, "simple")
+    before = coop.db.rows()
+    with pytest.raises(InputError) as refused:
+        _adopt(coop, "44", simple, provides=["SE4"])
+    assert refused.value.field == "resolution"
+    assert str(refused.value).endswith(
+        f"resolution event {simple}: 200 for, 90 against and 0 abstaining do not reach the "
+        "three quarters majority of the votes cast that the law for a statute amendment "
+        "(CSA art. 6:85) requires to adopt article 44"
+    )
+    assert coop.db.rows() == before
+    three_quarters = _amendment_voted(coop, 230, 60, "three_quarters")  # 79 %
+    with pytest.raises(InputError) as refused:
+        _adopt(coop, "3", three_quarters, provides=["SE1", "SE2"])
+    assert "four fifths majority of the votes cast that the law for the object or purpose " \
+        "(CSA art. 6:86) requires to adopt article 3" in str(refused.value)  # fmt: skip
+    [taken] = _adopt(coop, "44", three_quarters, provides=["SE4"])
+    assert coop.failures() == []
+    # Repealing an object article is a change of the object too.
+    _adopt(coop, "3", None, provides=["SE1", "SE2"])
+    repeal = {"number": "3", "resolution": three_quarters}
+    with pytest.raises(InputError) as refused:
+        coop.ledger.append(coop.founder, [Draft("StatuteArticleRepealed", repeal)])
+    assert "four fifths majority" in str(refused.value)
+    assert "requires to repeal article 3" in str(refused.value)
+    assert taken.envelope.schema == 3
+
+
+def test_statutes_may_require_more_than_the_law(coop: Coop) -> None:
+    """An article that sets a stricter majority for amendments binds every amendment after
+    it, whether its adoption says so (v3) or a later record of its provisions does."""
+    [article_40] = _adopt(coop, "40", None, amendment_majority="four_fifths")
+    vote = _amendment_voted(coop, 230, 60, "three_quarters")  # 79 %
+    with pytest.raises(InputError) as refused:
+        _adopt(coop, "44", vote, provides=["SE4"])
+    assert "four fifths majority of the votes cast that article 40 of the statutes requires" in str(
+        refused.value
+    )
+    # The statutes set it back to the law's: the same vote then carries the amendment.
+    commands.record_provisions(coop.ledger, coop.founder, "40", [], amendment_majority=commands.LAW)
+    _adopt(coop, "44", vote, provides=["SE4"])
+    commands.record_provisions(coop.ledger, coop.founder, "40", [], amendment_majority="unanimity")
+    with pytest.raises(InputError) as refused:
+        _adopt(coop, "45", vote)
+    assert "unanimity majority of the votes cast that article 40 of the statutes" in str(
+        refused.value
+    )
+    assert article_40.envelope.payload["amendment_majority"] == "four_fifths"
+    assert coop.failures() == []
+
+
+def test_a_resolution_keeps_the_majority_of_what_rests_on_it(coop: Coop) -> None:
+    vote = _amendment_voted(coop, 250, 20, "three_quarters")
+    [article] = _adopt(coop, "44", vote, provides=["SE4"])
+    before = coop.db.rows()
+    with pytest.raises(InputError) as refused:
+        recount = ["votes_for=180", "votes_against=90", "majority_required=simple"]
+        commands.correct(coop.ledger, coop.founder, vote, "recount", recount)
+    assert refused.value.field == "replacement.votes_for"
+    assert f"event {article.envelope.seq} (StatuteArticleAdopted) rests on this resolution: " \
+        "180 for, 90 against" in str(refused.value)  # fmt: skip
     assert coop.db.rows() == before
 
 

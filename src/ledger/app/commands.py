@@ -14,7 +14,7 @@ from typing import Any
 
 from ledger.app import forms
 from ledger.chain.ledger import Ledger, holding, parse_row
-from ledger.core import canonical, catalogue, values
+from ledger.core import canonical, catalogue, rulebook, values
 from ledger.core.draft import Draft
 from ledger.core.envelope import Entry
 from ledger.core.keys import PublicKey, SigningKey
@@ -190,17 +190,23 @@ def record_provisions(
     number: str,
     provides: Iterable[str],
     note: str | None = None,
+    *,
+    amendment_majority: str | None = None,
 ) -> Entry:
     """Record what article ``number`` provides for (condition ids, any case), as its adoption
-    in force: a StatuteArticleProvisionsRecorded of that adoption."""
-    changes = ledger.store.read_topics(
-        ledger.id, ["StatuteArticleAdopted", "StatuteArticleRepealed"]
-    )
+    in force: a StatuteArticleProvisionsRecorded of that adoption. ``amendment_majority``: the
+    majority the article sets for amending the statutes, ``LAW`` for none (the law's); None
+    keeps what its adoption, or the last record of its provisions, set."""
+    changes = ledger.store.read_topics(ledger.id, list(rulebook.STATUTE_CHANGES))
     last = None
+    majority: str | None = None
     for row in changes:
         env = parse_row(row).envelope
         if env.payload.get("number") == number:
             last = env
+            majority = env.payload.get("amendment_majority")
+        elif last is not None and env.payload.get("adoption") == last.seq:
+            majority = env.payload.get("amendment_majority")
     if last is None:
         raise InputError(
             "article", f"no article {number} in this ledger; record it with: ledger record article"
@@ -211,9 +217,17 @@ def record_provisions(
         "adoption": last.seq,
         "provides": list(dict.fromkeys(p.strip().upper() for p in provides)),
     }
+    if amendment_majority is not None:
+        majority = None if amendment_majority == LAW else amendment_majority
+    if majority is not None:
+        payload["amendment_majority"] = majority
     if note is not None:
         payload["note"] = note
     return _one(ledger, key, Draft("StatuteArticleProvisionsRecorded", payload))
+
+
+# ``record_provisions``: the article sets no majority of its own, the law's applies.
+LAW = "law"
 
 
 def signers(ledger: Ledger) -> list[dict[str, Any]]:

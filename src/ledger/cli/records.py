@@ -167,15 +167,27 @@ def record_article_provides(
         ),
     ] = None,
     note: Annotated[str | None, typer.Option("--note", help="A note, free text.")] = None,
+    amendment_majority: Annotated[
+        str | None,
+        typer.Option(
+            "--amendment-majority",
+            help="The majority the article sets for amending the statutes, when stricter than "
+            "the law: one of simple, two_thirds, three_quarters, four_fifths, unanimity; 'law' "
+            "for none of its own (absent: as its adoption or last record said).",
+        ),
+    ] = None,
 ) -> None:
     """Record what an article already recorded provides for (StatuteArticleProvisionsRecorded;
     prints its sequence number): it replaces what its adoption said."""
     from ledger.app import commands
 
-    with naming({"article": "--article", "provides": "--provides", "note": "--note"}):
+    options = {"article": "--article", "provides": "--provides", "note": "--note",
+               "amendment_majority": "--amendment-majority"}  # fmt: skip
+    with naming(options):
         entry = commands.record_provisions(
-            open_ledger(ctx), signing_key(key), article, provides or [], note
-        )
+            open_ledger(ctx), signing_key(key), article, provides or [], note,
+            amendment_majority=amendment_majority,
+        )  # fmt: skip
     typer.echo(f"recorded StatuteArticleProvisionsRecorded at event {entry.envelope.seq}", err=True)
     typer.echo(str(entry.envelope.seq))
 

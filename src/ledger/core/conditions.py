@@ -10,6 +10,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from ledger.errors import InputError
 from ledger.resources import data_dir
@@ -34,8 +35,25 @@ CHECKS = frozenset(
         "repayment_cap",
         "remuneration",
         "special_report",
+        "board_review",
     }
 )
+
+
+# The majorities an assembly decides by (ResolutionVoted.majority_required), weakest first: a
+# later one carries a resolution only where every earlier one does (semantics.majority_reached).
+MAJORITIES = ("simple", "two_thirds", "three_quarters", "four_fifths", "unanimity")
+
+
+@dataclass(frozen=True, slots=True)
+class Amendment:
+    """What the law requires of the assembly to amend the statutes (``[amendment]``)."""
+
+    majority: str
+    source: str
+    object_conditions: frozenset[str]  # an article providing for one is the object or purpose
+    object_majority: str
+    object_source: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +78,7 @@ class Parameter:
 class Rules:
     conditions: tuple[Condition, ...]
     parameters: tuple[Parameter, ...]
+    amendment: Amendment
 
     def parameter(self, name: str, on: date) -> Decimal:
         """The value of ``name`` in force on ``on``; ``KeyError`` when none is."""
@@ -105,7 +124,23 @@ def parse(text: str) -> Rules:
         )
         for p in doc["parameter"]
     )
-    return Rules(tuple(conditions), parameters)
+    return Rules(tuple(conditions), parameters, _amendment(doc["amendment"], set(ids)))
+
+
+def _amendment(table: dict[str, Any], ids: set[str]) -> Amendment:
+    found = Amendment(
+        majority=str(table["majority"]),
+        source=str(table["source"]),
+        object_conditions=frozenset(str(c) for c in table["object_conditions"]),
+        object_majority=str(table["object_majority"]),
+        object_source=str(table["object_source"]),
+    )
+    for name in (found.majority, found.object_majority):
+        if name not in MAJORITIES:
+            raise ValueError(f"amendment: unknown majority {name!r}")
+    if not found.object_conditions <= ids:
+        raise ValueError(f"amendment: unknown conditions {sorted(found.object_conditions - ids)}")
+    return found
 
 
 @functools.cache

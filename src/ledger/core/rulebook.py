@@ -17,7 +17,10 @@ An event stands at its place when, in this order:
    the types they name; a correction or retraction targets a correctable event that was not
    retracted, a correction's replacement is a valid payload of the target's type, and the signer
    holds a role allowed to sign the target's type; a redaction erases a personal field the
-   target has, once; the votes a resolution counts fit the votes represented at its assembly.
+   target has, once; the votes a resolution counts fit the votes represented at its assembly;
+   an event rests on an adopted resolution of its category, and an article adopted or repealed
+   on one that reaches the majority the law or the statutes in force require
+   (``statutes.required``).
 
 Checkpoints: ``checkpoint.open_note`` (signed by a ledger key active where the checkpoint is
 used, every known signature true, no cosignature dated after the moment it is judged at),
@@ -34,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from ledger.core import catalogue, personal, semantics
+from ledger.core import catalogue, conditions, personal, semantics, statutes
 from ledger.core.envelope import GENESIS_PREV, Envelope
 from ledger.core.signers import Refusal, Registry
 from ledger.errors import InputError
@@ -311,6 +314,9 @@ def _counts(
                 if carried.facts.get("resolution") != subject or known.retracted(carried.seq):
                     continue
                 found = _resting(cited, payload.get("category"), payload.get("adopted"))
+                if found is None and cited in AMENDING:
+                    short = _short_of(carried.seq, cited, carried.facts, payload, known)
+                    found = None if short is None else ("votes_for", short)
                 if found is not None:
                     return Refusal(
                         "bad-payload",
@@ -321,6 +327,9 @@ def _counts(
         resolution = known.target(payload["resolution"])
         facts = resolution.facts if resolution is not None else {}
         found = _resting(event_type, facts.get("category"), facts.get("adopted"))
+        if found is None and event_type in AMENDING and resolution is not None:
+            short = _short_of(subject, event_type, payload, facts, known)
+            found = None if short is None else ("resolution", short)
         if found is not None:
             return Refusal(
                 "bad-reference",
@@ -357,6 +366,71 @@ def _resting(event_type: str, category: Any, adopted: Any) -> tuple[str, str] | 
         )
     return None
 
+
+def _short_of(
+    article: int,
+    event_type: str,
+    change: Mapping[str, Any],
+    votes: Mapping[str, Any],
+    known: Knowledge,
+) -> str | None:
+    """Why ``votes`` fall short of the majority the adoption or repeal ``change`` (event
+    ``article``, of ``event_type``) needs, by the law and the statutes in force before it
+    (``statutes.required``); None when they reach it."""
+    adopting = event_type == "StatuteArticleAdopted"
+    needed = statutes.required(
+        change["number"],
+        change.get("provides", ()) if adopting else (),
+        in_force(known, article),
+        conditions.load().amendment,
+    )
+    cast = (votes["votes_for"], votes["votes_against"], votes["votes_abstaining"])
+    if semantics.majority_reached(needed.majority, *cast):
+        return None
+    return (
+        f"{cast[0]} for, {cast[1]} against and {cast[2]} abstaining do not reach the "
+        f"{needed.majority.replace('_', ' ')} majority of the votes cast that "
+        f"{needed.source} requires to {'adopt' if adopting else 'repeal'} article "
+        f"{change['number']}"
+    )
+
+
+def in_force(known: Knowledge, before: int) -> dict[str, statutes.Article]:
+    """The articles of the statutes in force before event ``before``, in the order the ledger
+    recorded their adoptions, repeals and provisions (retracted ones left out)."""
+    changes = sorted(
+        (found.seq, found)
+        for event_type in STATUTE_CHANGES
+        for found in known.of_type(event_type)
+        if found.seq < before and not known.retracted(found.seq)
+    )
+    articles: dict[str, statutes.Article] = {}
+    for seq, found in changes:
+        facts = found.facts
+        if found.type == "StatuteArticleAdopted":
+            articles[facts["number"]] = statutes.Article(
+                facts["number"], seq, frozenset(facts.get("provides", ())),
+                facts.get("amendment_majority"),
+            )  # fmt: skip
+        elif found.type == "StatuteArticleRepealed":
+            articles.pop(facts["number"], None)
+        else:
+            for number, article in articles.items():
+                if article.adoption == facts["adoption"]:
+                    articles[number] = statutes.Article(
+                        number, article.adoption, frozenset(facts["provides"]),
+                        facts.get("amendment_majority"),
+                    )  # fmt: skip
+    return articles
+
+
+STATUTE_CHANGES = (
+    "StatuteArticleAdopted",
+    "StatuteArticleRepealed",
+    "StatuteArticleProvisionsRecorded",
+)
+# The events that amend the statutes, and so need the majority ``statutes.required`` says.
+AMENDING = frozenset({"StatuteArticleAdopted", "StatuteArticleRepealed"})
 
 # The category of the resolution each type rests on (catalogue.EventType.decided_by).
 DECIDED_BY = {t.name: t.decided_by for t in catalogue.EVENT_TYPES if t.decided_by}

@@ -10,6 +10,7 @@ stored state can make it say what the events do not, and ``verify`` proves the e
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Any
 
 from ledger.chain.ledger import Ledger, parse_row, recorded_at
@@ -50,9 +51,11 @@ def world(
     events = ledger.judged(wanted, size, registry, again=not verified)
     for env in events:
         if env.type == "CheckpointRecorded":
-            closed = _closed(env, origin, registry)
-            if closed is not None:
-                current.closed.append(closed)
+            cosigned = _cosigned(env, origin, registry)
+            if cosigned is not None:
+                size, day = cosigned
+                current.closed.append((size, day.year - 1))
+                current.cosigned.append(cosigned)
         else:
             current.apply(env)
     current.size = size
@@ -62,10 +65,10 @@ def world(
     return current
 
 
-def _closed(env: Envelope, origin: str, registry: Registry) -> tuple[int, int] | None:
-    """(size, last year closed) of a recorded checkpoint, by the council keys the ledger enrols:
-    the ledger's own record of when the Council saw its tree (an audit counts only the keys the
-    auditor trusts)."""
+def _cosigned(env: Envelope, origin: str, registry: Registry) -> tuple[int, date] | None:
+    """(size, the day of the first cosignature by a council key the ledger enrols) of a
+    recorded checkpoint: the ledger's own record of when the Council saw its tree (an audit
+    counts only the keys the auditor trusts). None: no council key cosigned it."""
     try:
         opened = checkpoint.open_in_ledger(
             str(env.payload["note"]).encode(),
@@ -76,8 +79,8 @@ def _closed(env: Envelope, origin: str, registry: Registry) -> tuple[int, int] |
     except note.NoteError as e:
         raise IntegrityError(env.seq, "bad-checkpoint", f"{e.reason}: {e}") from None
     council = checkpoint.council_keys(registry.signers.values())
-    year = opened.covered_until({k.raw for k in council})
-    return None if year is None else (opened.checkpoint.size, year)
+    first = opened.first_cosigned({k.raw for k in council})
+    return None if first is None else (opened.checkpoint.size, first)
 
 
 def _settled(

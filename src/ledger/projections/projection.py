@@ -46,6 +46,9 @@ class World:
     # The checkpoints recorded in the prefix, as (size, last year they closed): what makes an
     # event recorded after one, about a year it closed, a late entry.
     closed: list[tuple[int, int]] = field(default_factory=list)
+    # The same checkpoints as (size, the day of the Council's first cosignature): an event
+    # beyond a checkpoint's size was not in the ledger on that day.
+    cosigned: list[tuple[int, date]] = field(default_factory=list)
     tracked: frozenset[str] = field(default=TRACKED, compare=False)
     # Tracked types of which only the newest event per key (these payload fields) is kept, so
     # that a million figures cost a few hundred entries. Needs ``settled``: what the
@@ -105,6 +108,12 @@ class World:
             "recorded": recorded,
         }
 
+    def recorded_after(self, seq: int) -> tuple[int, date] | None:
+        """The latest-cosigned checkpoint that event ``seq`` is beyond, as (its size, the day
+        the Council cosigned it): proof the event was recorded after that day. None: none."""
+        before = [c for c in self.cosigned if c[0] < seq]
+        return max(before, key=lambda c: c[1]) if before else None
+
     def late(self, seq: int) -> tuple[int, int] | None:
         """The checkpoint (size, year closed) by which tracked event ``seq``, as it stands now,
         is a late entry; None when it is not one."""
@@ -147,8 +156,13 @@ FINDINGS_EN = {
     "report_late": "special report on {year} adopted on {adopted}, after the legal delay "
     "({deadline})",
     "report_missing": "no special report on {year} adopted within the legal delay (by {deadline})",
+    "report_recorded_late": "special report on {year} dated {adopted}, but recorded after "
+    "checkpoint {size}, which the Council cosigned on {cosigned}, after the legal delay "
+    "({deadline})",
     "review_breach": "the board recorded a breach of {condition} on {date}, not followed by a "
     "remediation",
+    "review_missing": "no board review of {condition} for {year}, whose special report was due "
+    "by {deadline}",
 }
 
 
@@ -519,22 +533,47 @@ class _Year:
         until = p.get("valid_until")
         return start <= self.end and (until is None or date.fromisoformat(until).year >= self.year)
 
-    def _special_report(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+    @functools.cached_property
+    def deadline(self) -> date:
+        """The last day the special report on the year may be adopted."""
         months = int(self.rules.parameter("report_delay_months", self.end))
         month = 12 + months
         due_year, due_month = self.year + (month - 1) // 12, (month - 1) % 12 + 1
-        deadline = date(due_year, due_month, calendar.monthrange(due_year, due_month)[1])
+        return date(due_year, due_month, calendar.monthrange(due_year, due_month)[1])
+
+    def _special_report(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        deadline = self.deadline
         reports = self.for_year("SpecialReportAdopted")
         for seq, e in reports:
             evidence.add(seq)
             adopted = date.fromisoformat(e["effective"])
+            seen = self.world.recorded_after(seq)
             if adopted > deadline:
                 findings.append(
                     _finding(seq, "report_late", year=self.year, adopted=adopted, deadline=deadline)
                 )
+            elif seen is not None and seen[1] > deadline:
+                # The meeting's date is the secretary's word; the Council's cosignature on a
+                # tree without the report proves when the ledger still did not hold it.
+                findings.append(
+                    _finding(seq, "report_recorded_late", year=self.year, adopted=adopted,
+                             size=seen[0], cosigned=seen[1], deadline=deadline)
+                )  # fmt: skip
         if not reports and self.known > deadline:
             findings.append(_finding(0, "report_missing", year=self.year, deadline=deadline))
         return bool(reports)
+
+    def _board_review(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        """Once the year's special report is due, the board has reviewed ``c`` for the year
+        (what the review found is ``_reviews``'s); a finding when it has not."""
+        if self.known <= self.deadline or any(
+            e["payload"]["condition"] == c.id for _, e in self.for_year("BoardReviewRecorded")
+        ):
+            return False
+        findings.append(
+            _finding(0, "review_missing", condition=c.id, year=self.year, deadline=self.deadline)
+        )
+        return False
 
     def _reviews(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
         reviews = sorted(

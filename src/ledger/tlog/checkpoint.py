@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from ledger.core.keys import PublicKey, SigningKey
 from ledger.core.signers import Signer
@@ -130,11 +130,17 @@ class Opened:
         An event recorded after the checkpoint whose effective date falls in or before that
         year is a *late entry*: backdating the Council can see. None: no trusted cosignature.
         """
+        first = self.first_cosigned(trusted)
+        return None if first is None else first.year - 1
+
+    def first_cosigned(self, trusted: Collection[bytes]) -> date | None:
+        """The day (UTC) of the earliest cosignature by one of the ``trusted`` keys (raw): the
+        ledger held no event beyond this checkpoint's size then. None: none cosigned it."""
         pairs = zip(self.cosigned_by, self.cosigned, strict=True)
         times = [t for key, (_, t) in pairs if key in trusted]
         if not times:
             return None
-        return datetime.fromtimestamp(min(times), UTC).year - 1
+        return datetime.fromtimestamp(min(times), UTC).date()
 
 
 def open_note(
