@@ -440,6 +440,81 @@ def test_a_report_the_ledger_recorded_after_a_cosigned_checkpoint_past_the_delay
     ]  # fmt: skip
 
 
+def _member(h: History, number: str, shares: int, day: str = "2025-01-15") -> int:
+    value = str(25 * shares)
+    return h.add("MemberAdmitted", day, member_number=number, admitted_on=day, shares=shares,
+                 nominal_value=value, amount_paid_in=value)  # fmt: skip
+
+
+def test_the_share_register_checks_an_assemblys_attendance(history: History) -> None:
+    """Once the cooperative keeps its share register, an assembly cannot seat more shareholders
+    than the register has members that day."""
+    for n in range(1, 4):
+        _member(history, f"B-{n}", 1)
+    crowded = history.assembly("2025-06-10", votes_represented=4)  # 4 present, 3 members
+    assert history.findings("SE7") == [
+        (crowded, "assembly of 2025-06-10: 4 shareholders present or represented, more than "
+                  "the 3 members in the share register that day"),
+    ]  # fmt: skip
+    assert history.findings("CO2") == history.findings("SE7")
+    history.correct(crowded, shareholders_present=3, votes_represented=3)
+    assert history.findings("SE7") == []
+    # Without a register, nothing is said of attendance.
+    bare = History()
+    bare.statutes(*ALL_ARTICLES)
+    bare.assembly("2025-06-10", votes_represented=4)
+    assert bare.findings("SE7") == []
+
+
+def test_the_share_register_bounds_the_largest_vote_where_votes_follow_shares(
+    history: History,
+) -> None:
+    """Ten members, one holding 30 of the 48 shares: at an assembly where votes follow shares
+    and only two members stayed away, whoever came included a holder of at least 3 shares;
+    with the big holder among those who could have come, the bound is 30 > 10 % of 40."""
+    _member(history, "B-1", 30)
+    for n in range(2, 11):
+        _member(history, f"B-{n}", 2)
+    assembly = history.add(
+        "AssemblyHeld", "2025-06-10", kind="ordinary", date="2025-06-10", place="Gembloux",
+        shareholders_present=8, shareholders_represented=0, votes_represented=40,
+    )  # fmt: skip
+    # Two absent: the bound is the third largest holding, 2 shares, within 10 % of 40 votes.
+    assert history.findings("SE7") == []
+    history.correct(assembly, shareholders_present=10, votes_represented=48)
+    assert history.findings("SE7") == [
+        (assembly, "assembly of 2025-06-10: with 0 of the 10 members in the share register "
+                   "absent, a shareholder present or represented held at least 30 shares, "
+                   "more than 10 % of the 48 votes represented, where votes follow shares"),
+    ]  # fmt: skip
+    # One person, one vote: as many votes as voters; the register says nothing of holdings.
+    history.correct(assembly, shareholders_present=10, votes_represented=10)
+    assert history.findings("SE7") == []
+
+
+def test_open_membership_from_the_register(history: History) -> None:
+    """CO1: admissions in the year support it; a refusal needs a ground an article of the
+    statutes in force that day sets."""
+    assert history.status()["CO1"] == "not_evidenced"
+    admitted = _member(history, "B-1", 1)
+    assert history.status()["CO1"] == "met"
+    refused = history.add("MembershipRefused", "2025-04-02", applied_on="2025-03-01",
+                          decided_on="2025-04-02", reason="hors activité")  # fmt: skip
+    assert history.findings("CO1") == [
+        (refused, "the application of 2025-03-01 was refused on 2025-04-02 without an article "
+                  "of the statutes as its ground"),
+    ]  # fmt: skip
+    history.correct(refused, article="9")
+    assert history.findings("CO1") == [
+        (refused, "the application of 2025-03-01 was refused on 2025-04-02 on article 9 of the "
+                  "statutes, which was not in force that day"),
+    ]  # fmt: skip
+    [article] = history.statutes("9", effective="2025-01-01", provides={})
+    result = ledger_package.compliance(history.events, 2025)
+    [co1] = [c for c in result.conditions if c.id == "CO1"]
+    assert co1.status == "met" and {admitted, refused, article} <= set(co1.evidence)
+
+
 def test_board_breach_without_remediation(history: History) -> None:
     meeting = history.add("BoardMeetingHeld", "2026-03-01", date="2026-03-01", directors_present=5)
     breach = history.add(

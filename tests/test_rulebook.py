@@ -422,6 +422,56 @@ def _resolution_recounted_under_its_article(c: Coop) -> int:
     )
 
 
+def _admit(c: Coop, member: str, shares: int) -> int:
+    value = str(25 * shares)
+    return c.forge(
+        c.treasurer,
+        "MemberAdmitted",
+        {"member_number": member, "admitted_on": "2025-02-01", "shares": shares,
+         "nominal_value": value, "amount_paid_in": value},
+        effective="2025-02-01",
+    )  # fmt: skip
+
+
+def _transfer_of_shares_not_held(c: Coop) -> int:
+    _admit(c, "B-1", 5)
+    _admit(c, "B-2", 1)
+    return c.forge(
+        c.treasurer,
+        "SharesTransferred",
+        {"from_member": "B-1", "to_member": "B-2", "transferred_on": "2025-03-01", "shares": 6,
+         "nominal_value": "150", "amount_paid_in": "150"},
+        effective="2025-03-01",
+    )  # fmt: skip
+
+
+def _shares_subscribed_outside_the_register(c: Coop) -> int:
+    return c.forge(
+        c.treasurer,
+        "SharesSubscribed",
+        {"member_number": "B-9", "subscribed_on": "2025-03-01", "shares": 2,
+         "nominal_value": "50", "amount_paid_in": "50"},
+        effective="2025-03-01",
+    )  # fmt: skip
+
+
+def _member_admitted_twice(c: Coop) -> int:
+    _admit(c, "B-1", 5)
+    return _admit(c, "B-1", 5)
+
+
+def _resignation_above_the_holding(c: Coop) -> int:
+    _admit(c, "B-1", 2)
+    return c.forge(
+        c.treasurer,
+        "ShareholderResigned",
+        {"member_number": "B-1", "shares": 3, "nominal_value": "75", "amount_paid_in": "75",
+         "amount_repaid": "75", "repaid_on": "2025-09-30"},
+        schema=2,
+        effective="2025-09-30",
+    )  # fmt: skip
+
+
 def _legal_form_changed_by_a_rejected_resolution(c: Coop) -> int:
     rejected = _rejected_resolution(c)
     return c.forge(
@@ -543,6 +593,13 @@ ATTACKS: dict[str, tuple[Callable[[Coop], int], str]] = {
         _resolution_recounted_under_its_article,
         "bad-payload",
     ),
+    "a transfer of shares the member does not hold": (_transfer_of_shares_not_held, "bad-payload"),
+    "shares subscribed outside the register": (
+        _shares_subscribed_outside_the_register,
+        "bad-payload",
+    ),
+    "a member admitted twice": (_member_admitted_twice, "bad-payload"),
+    "a resignation of more shares than held": (_resignation_above_the_holding, "bad-payload"),
     "a legal form changed by a rejected resolution": (
         _legal_form_changed_by_a_rejected_resolution,
         "bad-reference",

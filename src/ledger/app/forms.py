@@ -135,6 +135,25 @@ FORMS = (
         percents=frozenset({"dividend_rate"}),
     ),
     Form(
+        "member",
+        "MemberAdmitted",
+        "Record a member admitted and entered in the share register (member number; the name "
+        "only as personal data, erasable with: ledger redact).",
+    ),
+    Form(
+        "membership-refused",
+        "MembershipRefused",
+        "Record an application for membership refused, with the reason and the article of the "
+        "statutes that sets the ground (open membership, CO1).",
+    ),
+    Form("shares", "SharesSubscribed", "Record further shares subscribed by a member."),
+    Form(
+        "share-transfer",
+        "SharesTransferred",
+        "Record shares transferred from one member to another.",
+        options={"from_member": "--from", "to_member": "--to"},
+    ),
+    Form(
         "resignation",
         "ShareholderResigned",
         "Record a shareholder's resignation and repayment (member number; the name only as "

@@ -4,8 +4,13 @@ arguments first (an ``InputError`` naming ``year``, ``lang``, ``format``…), th
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
 from ledger.chain.ledger import Ledger
 from ledger.core import conditions, values
+from ledger.core import register as share_register
 from ledger.core.envelope import Entry
 from ledger.core.keys import SigningKey
 from ledger.errors import InputError
@@ -25,6 +30,7 @@ __all__ = [
     "diff",
     "finding_text",
     "instant",
+    "members",
     "write",
 ]
 
@@ -52,6 +58,48 @@ def compliance(
     values.year("year", year)
     conditions.language("lang", lang)
     return projected.compliance(ledger, year, as_known_at, lang=lang)
+
+
+@dataclass(frozen=True, slots=True)
+class Members:
+    """The share register on a day, as known at an instant: each member's holding."""
+
+    on: str
+    as_known_at: str | None
+    size: int  # events folded
+    holdings: dict[str, share_register.Holding]  # member number -> holding; empty: no register
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "on": self.on,
+            "as_known_at": self.as_known_at,
+            "size": self.size,
+            "members": len(self.holdings),
+            "shares": sum(h.shares for h in self.holdings.values()),
+            "nominal_value": str(sum(h.nominal_value for h in self.holdings.values())),
+            "amount_paid_in": str(sum(h.amount_paid_in for h in self.holdings.values())),
+            "holdings": [_holding(m, h) for m, h in self.holdings.items()],
+        }
+
+
+def _holding(member: str, h: share_register.Holding) -> dict[str, Any]:
+    return {
+        "member_number": member,
+        "shares": h.shares,
+        "nominal_value": str(h.nominal_value),
+        "amount_paid_in": str(h.amount_paid_in),
+    }
+
+
+def members(ledger: Ledger, on: str | None = None, as_known_at: str | None = None) -> Members:
+    """The members and their shares on day ``on`` (ISO; None: today) as known at
+    ``as_known_at``, from the share register's events (names stay out: personal data)."""
+    day = date.fromisoformat(values.iso_date("on", on)) if on else date.today()
+    world = projected.world(ledger, as_known_at)
+    held = projection.register_on(world, day) or {}
+    return Members(
+        day.isoformat(), as_known_at, world.size, dict(sorted(share_register.members(held).items()))
+    )
 
 
 def finding_text(finding: Finding, lang: str) -> str:

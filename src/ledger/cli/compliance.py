@@ -6,7 +6,15 @@ from typing import Annotated
 
 import typer
 
-from ledger.cli.context import AsKnownAtOption, LangOption, app, cut, echo_json, open_ledger
+from ledger.cli.context import (
+    AsKnownAtOption,
+    LangOption,
+    app,
+    cut,
+    echo_json,
+    naming,
+    open_ledger,
+)
 
 
 @app.command("compliance")
@@ -63,3 +71,40 @@ def compliance_command(
                 f"{late.checkpoint_size}, which closed {late.covered_until}"
             )
     raise typer.Exit(1 if strict and result.breached else 0)
+
+
+@app.command("members")
+def members_command(
+    ctx: typer.Context,
+    on: Annotated[
+        str | None,
+        typer.Option("--on", help="The day, YYYY-MM-DD (default: today)."),
+    ] = None,
+    as_known_at: AsKnownAtOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """The share register on a day: each member's shares, their nominal value and what was
+    paid in, and the totals (members and capital), from the register's events (record member,
+    shares, share-transfer, resignation). Member numbers only: names are personal data."""
+    from ledger.app import reports
+
+    instant = cut(as_known_at)
+    with naming({"on": "--on"}):
+        found = reports.members(open_ledger(ctx, read_only=True), on, instant)
+    if as_json:
+        echo_json(found.to_json())
+        return
+    total = found.to_json()
+    known = f"as known at {instant}" if instant else "as known now"
+    if not found.holdings:
+        typer.echo(f"share register on {found.on}, {known}: no member (record members with: "
+                   "ledger record member)")  # fmt: skip
+        return
+    typer.echo(
+        f"share register on {found.on}, {known}: {total['members']} members, "
+        f"{total['shares']} shares, nominal {total['nominal_value']} EUR, paid in "
+        f"{total['amount_paid_in']} EUR"
+    )
+    for number, h in found.holdings.items():
+        typer.echo(f"{number:<12} {h.shares:>8} shares  nominal {h.nominal_value}  "
+                   f"paid in {h.amount_paid_in}")  # fmt: skip

@@ -36,6 +36,7 @@ CHECKS = frozenset(
         "remuneration",
         "special_report",
         "board_review",
+        "open_membership",
     }
 )
 

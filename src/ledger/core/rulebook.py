@@ -20,7 +20,8 @@ An event stands at its place when, in this order:
    target has, once; the votes a resolution counts fit the votes represented at its assembly;
    an event rests on an adopted resolution of its category, and an article adopted or repealed
    on one that reaches the majority the law or the statutes in force require
-   (``statutes.required``).
+   (``statutes.required``); a change of the share register follows from the register so far
+   (``register.problem``: a member admitted once, shares moved only by members who hold them).
 
 Checkpoints: ``checkpoint.open_note`` (signed by a ledger key active where the checkpoint is
 used, every known signature true, no cosignature dated after the moment it is judged at),
@@ -38,6 +39,7 @@ from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from ledger.core import catalogue, conditions, personal, semantics, statutes
+from ledger.core import register as share_register
 from ledger.core.envelope import GENESIS_PREV, Envelope
 from ledger.core.signers import Refusal, Registry
 from ledger.errors import InputError
@@ -152,6 +154,8 @@ class Knowledge:
     facts: dict[int, dict[str, Any]] = field(default_factory=dict)
     retractions: set[int] = field(default_factory=set)
     redactions: dict[tuple[int, str], int] = field(default_factory=dict)  # → the redaction's seq
+    # The share register so far, in ledger order (core/register), kept as events come.
+    holdings: share_register.Register = field(default_factory=dict)
 
     def kind_of(self, seq: int) -> tuple[str, int] | None:
         """(type, schema) of event ``seq``; None when there is no such event."""
@@ -189,6 +193,23 @@ class Knowledge:
             names = fact_fields(*target) if target is not None else ()
             if names:
                 self.facts[env.payload["event"]] = _pick(env.payload["replacement"], names)
+        if env.type in share_register.CHANGES:
+            share_register.apply(self.holdings, env.type, env.payload)
+        elif kind == "correction":
+            target = self.kind_of(env.payload["event"])
+            if target is not None and target[0] in share_register.CHANGES:
+                self.holdings = self.holdings_before(None)  # rare: fold the register again
+
+    def holdings_before(self, seq: int | None) -> share_register.Register:
+        """The share register of the events before ``seq`` (None: all), as corrected, the
+        retracted ones left out."""
+        found = sorted(
+            (t.seq, t.type, t.facts)
+            for event_type in share_register.CHANGES
+            for t in self.of_type(event_type)
+            if (seq is None or t.seq < seq) and not self.retracted(t.seq)
+        )
+        return share_register.fold((event_type, facts) for _, event_type, facts in found)
 
 
 def _pick(payload: Mapping[str, Any], names: Iterable[str]) -> dict[str, Any]:
@@ -336,6 +357,11 @@ def _counts(
                 f"resolution event {payload['resolution']}: {found[1]}",
                 f"{prefix}resolution",
             )
+    elif event_type in share_register.CHANGES:
+        held = known.holdings if not prefix else known.holdings_before(subject)
+        problem = share_register.problem(held, event_type, payload)
+        if problem is not None:
+            return Refusal("bad-payload", problem[1], f"{prefix}{problem[0]}")
     elif event_type == "AssemblyHeld":
         for resolution in known.of_type("ResolutionVoted"):
             facts = resolution.facts

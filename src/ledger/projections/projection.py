@@ -23,6 +23,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
+from ledger.core import register as share_register
 from ledger.core import rulebook
 from ledger.core.catalogue import CORRECTIONS, TRACKED
 from ledger.core.conditions import Condition, Rules, load
@@ -148,6 +149,15 @@ FINDINGS_EN = {
     "dividend_cap": "dividend rate {rate} % of the nominal value exceeds the {cap} % cap",
     "dividend_rate_mismatch": "the dividend rate says {rate} %, but the total dividend of "
     "{dividend} EUR is {implied} % of the nominal capital of {capital} EUR",
+    "attendance_register": "assembly of {date}: {came} shareholders present or represented, "
+    "more than the {members} members in the share register that day",
+    "vote_cap_register": "assembly of {date}: with {absent} of the {members} members in the "
+    "share register absent, a shareholder present or represented held at least {shares} shares, "
+    "more than {cap} % of the {represented} votes represented, where votes follow shares",
+    "refusal_ungrounded": "the application of {applied} was refused on {decided} without an "
+    "article of the statutes as its ground",
+    "refusal_ground_not_in_force": "the application of {applied} was refused on {decided} on "
+    "article {article} of the statutes, which was not in force that day",
     "reserve_missing": "a dividend of {dividend} EUR with no amount reserved for the purpose first",
     "repayment_cap": "member {member} was repaid {repaid} EUR, above the nominal value of the "
     "real contribution ({cap} EUR)",
@@ -319,6 +329,19 @@ def late_entries(world: World, seqs: Iterable[int]) -> tuple[Late, ...]:
     return tuple(found)
 
 
+def register_on(world: World, day: date) -> share_register.Register | None:
+    """The share register on ``day``: its events effective by then, by date (the ledger's
+    order within a day), corrections applied; None when the ledger kept no register by then."""
+    changes = sorted(
+        (e["effective"], seq, e["type"], e["payload"])
+        for seq, e in world.events.items()
+        if e["type"] in share_register.CHANGES and e["effective"] <= day.isoformat()
+    )
+    if not any(t == share_register.ADMISSION for _, _, t, _ in changes):
+        return None
+    return share_register.fold((t, p) for _, _, t, p in changes)
+
+
 class _Year:
     """One year of a World, read against the rules."""
 
@@ -416,8 +439,10 @@ class _Year:
             for seq, e in self.of("StatuteArticleProvisionsRecorded")
         }
 
-    def articles_in_force(self) -> dict[str, tuple[str, int]]:
-        """Per article number, its last adoption or repeal effective by the end of the year."""
+    def articles_in_force(self, on: date | None = None) -> dict[str, tuple[str, int]]:
+        """Per article number, its last adoption or repeal effective by ``on`` (None: the end
+        of the year)."""
+        day = on or self.end
         changes = sorted(
             (
                 e["effective"],
@@ -427,13 +452,19 @@ class _Year:
             )
             for t in ("StatuteArticleAdopted", "StatuteArticleRepealed")
             for seq, e in self.of(t)
-            if date.fromisoformat(e["effective"]) <= self.end
+            if date.fromisoformat(e["effective"]) <= day
         )
         return {number: (kind, seq) for _, seq, kind, number in changes}
+
+    def register_on(self, day: date) -> share_register.Register | None:
+        return register_on(self.world, day)
 
     def _vote_cap(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
         cap = self.rules.parameter("vote_cap_percent", self.end)
         assemblies = dict(self.of("AssemblyHeld"))
+        for seq, e in assemblies.items():
+            if self.in_year(e):
+                findings.extend(self._attendance(seq, e, cap))
         for seq, e in self.of("ResolutionVoted"):
             if not self.in_year(e):
                 continue
@@ -456,6 +487,55 @@ class _Year:
                     )
                 )
         return False
+
+    def _attendance(self, seq: int, assembly: dict[str, Any], cap: Decimal) -> list[Finding]:
+        """What the share register says of an assembly: no more shareholders present or
+        represented than members; and, where votes follow shares (more votes than voters),
+        the largest holding among those who came (at least the largest left once the
+        absent took the largest with them) within the cap of the votes represented."""
+        day = date.fromisoformat(assembly["effective"])
+        held = self.register_on(day)
+        if held is None:
+            return []
+        p = assembly["payload"]
+        holdings = sorted((h.shares for h in share_register.members(held).values()), reverse=True)
+        came = p["shareholders_present"] + p["shareholders_represented"]
+        if came > len(holdings):
+            return [_finding(seq, "attendance_register", date=day, came=came,
+                             members=len(holdings))]  # fmt: skip
+        absent, represented = len(holdings) - came, p["votes_represented"]
+        if represented > came and absent < len(holdings):
+            least = holdings[absent]
+            if Decimal(least) * 100 > cap * represented:
+                return [_finding(seq, "vote_cap_register", date=day, absent=absent,
+                                 members=len(holdings), shares=least, cap=cap,
+                                 represented=represented)]  # fmt: skip
+        return []
+
+    def _open_membership(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
+        """Supported by members admitted in the year; a refusal needs an objective ground the
+        statutes set: an article in force on the day of the refusal."""
+        admitted = [seq for seq, e in self.of("MemberAdmitted") if self.in_year(e)]
+        evidence.update(admitted)
+        grounded = False
+        for seq, e in self.of("MembershipRefused"):
+            if not self.in_year(e):
+                continue
+            evidence.add(seq)
+            p = e["payload"]
+            article = p.get("article")
+            args = {"applied": p["applied_on"], "decided": p["decided_on"]}
+            if article is None:
+                findings.append(_finding(seq, "refusal_ungrounded", **args))
+                continue
+            state = self.articles_in_force(date.fromisoformat(e["effective"])).get(article)
+            if state is None or state[0] != "adopted":
+                findings.append(_finding(seq, "refusal_ground_not_in_force", article=article,
+                                         **args))  # fmt: skip
+            else:
+                evidence.add(state[1])
+                grounded = True
+        return bool(admitted) or grounded
 
     def _dividend_cap(self, c: Condition, evidence: set[int], findings: list[Finding]) -> bool:
         cap = self.rules.parameter("dividend_cap_percent", self.end)
