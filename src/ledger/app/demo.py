@@ -1,6 +1,11 @@
 """The end of ``ledger demo``, once its scenario is replayed: the ledger verified, a checkpoint
 signed by the secretariat and cosigned by the Council, the year's report in every format, its
-PDF adopted by the board, and the compliance it shows."""
+PDF adopted by the board, and the compliance it shows.
+
+The year is the one the scenario's board last reviewed, and the report is adopted at the
+meeting of that review: a scenario says which report it builds up to by its board's reviews
+(SmartCoop's, 2025 at event 124; BioFerme's, 2024 at event 29), with nothing else to keep in
+step with it."""
 
 from __future__ import annotations
 
@@ -8,9 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ledger.app import commands, keyfiles, transparency
+from ledger.app import keyfiles, transparency
 from ledger.app.keyfiles import PassphraseSource
-from ledger.chain.ledger import Ledger
+from ledger.chain.ledger import Ledger, parse_row
 from ledger.chain.verify import VerificationResult, verify_ledger
 from ledger.core.envelope import Entry
 from ledger.errors import LedgerStateError
@@ -18,11 +23,10 @@ from ledger.projections import projected
 from ledger.projections.projection import Compliance
 from ledger.reporting import documents
 
-YEAR = 2025
-
 
 @dataclass(frozen=True, slots=True)
 class Concluded:
+    year: int
     verified: VerificationResult
     checkpoint: Path
     reports: list[Path]
@@ -48,18 +52,30 @@ def conclude(ledger: Ledger, folder: Path, passphrase: PassphraseSource) -> Conc
     cosigned = transparency.cosign_checkpoint(ledger, signed, council, datetime.now(UTC))
     checkpoint = folder / "checkpoint"
     checkpoint.write_bytes(cosigned)
+    year, meeting = last_review(ledger)
     reports = []
     for fmt in documents.FORMATS:
-        path = folder / f"rapport-special-{YEAR}.fr.{fmt}"
-        path.write_bytes(documents.produce(ledger, YEAR, "fr", fmt).data)
+        path = folder / f"rapport-special-{year}.fr.{fmt}"
+        path.write_bytes(documents.produce(ledger, year, "fr", fmt).data)
         reports.append(path)
-    # The board adopts the report at its last meeting: the ledger records the PDF's hash.
+    # The board adopts the report at the meeting where it reviewed the year: the ledger records
+    # the PDF's hash.
     board = keyfiles.load_signing_key(keys_dir / "board.key", passphrase)
-    meeting = commands.last_of(ledger, "BoardMeetingHeld")
-    if meeting is None:
-        raise LedgerStateError("the demo scenario holds no board meeting to adopt the report")
-    adoption, adopted = documents.adopt(ledger, YEAR, meeting, board)
+    adoption, adopted = documents.adopt(ledger, year, meeting, board)
     if adopted.data != reports[-1].read_bytes():
         raise LedgerStateError("the adopted PDF differs from the one written: not deterministic")
-    compliance, _ = projected.compliance(ledger, YEAR)
-    return Concluded(verified, checkpoint, reports, meeting, adoption, compliance)
+    compliance, _ = projected.compliance(ledger, year)
+    return Concluded(year, verified, checkpoint, reports, meeting, adoption, compliance)
+
+
+def last_review(ledger: Ledger) -> tuple[int, int]:
+    """The year of the board's last review of a condition, and the meeting it was made at:
+    the special report the demo writes and has adopted. ``LedgerStateError`` for a scenario
+    with no review (a report nobody controlled is no demo)."""
+    rows = ledger.store.read_topics(ledger.id, ["BoardReviewRecorded"])
+    if not rows:
+        raise LedgerStateError("the demo scenario holds no board review: no year to report")
+    # As recorded: a scenario that corrected or retracted its last review would have to say
+    # its year otherwise; none does, and the demo's ledger is new.
+    payload = parse_row(rows[-1]).envelope.payload
+    return int(payload["year"]), int(payload["meeting"])

@@ -38,6 +38,31 @@ def parse(text: str, folder: Path, home: Path | None = None) -> list[Step]:
     return steps
 
 
+DEFAULT = "smartcoop"
+FILE = "scenario.txt"
+
+
+def names() -> list[str]:
+    """The scenarios shipped under ``cli/``: each folder there holding a ``scenario.txt``."""
+    return sorted(p.parent.name for p in data_dir("cli").glob(f"*/{FILE}"))
+
+
+def named(name: str) -> Path:
+    """The scenario file of ``name``, one of ``names()``; ``KeyError`` for any other name (a
+    path such as ``../x`` included: only the folders listed are scenarios)."""
+    if name not in names():
+        raise KeyError(name)
+    return data_dir("cli") / name / FILE
+
+
+def title(script: Path) -> str:
+    """What a scenario is about, as its first line says (``# SmartCoop: ...`` gives
+    ``SmartCoop``); the folder's name when that line is not of this form."""
+    first = script.read_text(encoding="utf-8").partition("\n")[0]
+    head, colon, _ = first.removeprefix("#").partition(":")
+    return head.strip() if first.startswith("#") and colon and head.strip() else script.parent.name
+
+
 def smartcoop() -> Path:
     """The SmartCoop history rebuilt from the seed report."""
-    return data_dir("cli") / "smartcoop" / "scenario.txt"
+    return named(DEFAULT)
