@@ -859,3 +859,19 @@ def test_compliance_cli(opened: dict[str, Any], cli: Callable[..., Result]) -> N
     bad = cli("compliance", "--year", "2025", "--as-known-at", "yesterday")
     assert bad.code == 2 and bad.err.startswith("error: --as-known-at: 'yesterday'")
     assert cli("compliance", "--year", "2025", "--lang", "de").code == 2
+
+
+@pytest.mark.parametrize("lang", rules.LANGUAGES)
+def test_every_finding_is_worded_in_every_language(lang: str) -> None:
+    """Each finding the projection can make has its text in each language, asking for no
+    argument the finding does not give (the condition is said by the line it stands under)."""
+    import string
+
+    from ledger.reporting import model
+
+    worded = model.messages(lang)["findings_text"]
+    assert set(worded) == set(projection.FINDINGS_EN), lang
+    for code, english in projection.FINDINGS_EN.items():
+        given = {name for _, name, _, _ in string.Formatter().parse(english) if name}
+        asked = {name for _, name, _, _ in string.Formatter().parse(worded[code]) if name}
+        assert asked <= given, (lang, code, asked - given)

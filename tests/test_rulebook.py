@@ -1163,6 +1163,16 @@ def test_statutes_may_require_more_than_the_law(coop: Coop) -> None:
     assert coop.failures() == []
 
 
+def test_provisions_go_to_the_adoption_in_force_by_its_effective_date(coop: Coop) -> None:
+    """A new text of article 44 taking effect in 2099 is not yet the article in force: what
+    ``record article-provides`` records is for the text in force today."""
+    [today] = _adopt(coop, "44", None)
+    later = {"number": "44", "text_fr": "Texte futur.", "deed": "acte du 1er mars 2026"}
+    coop.ledger.append(coop.founder, [Draft("StatuteArticleAdopted", later, "2099-01-01")])
+    entry = commands.record_provisions(coop.ledger, coop.founder, "44", ["se4"])
+    assert entry.envelope.payload == {"adoption": today.envelope.seq, "provides": ["SE4"]}
+
+
 def test_a_resolution_keeps_the_majority_of_what_rests_on_it(coop: Coop) -> None:
     vote = _amendment_voted(coop, 250, 20, "three_quarters")
     [article] = _adopt(coop, "44", vote, provides=["SE4"])

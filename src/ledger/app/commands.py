@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -197,16 +198,24 @@ def record_provisions(
     in force: a StatuteArticleProvisionsRecorded of that adoption. ``amendment_majority``: the
     majority the article sets for amending the statutes, ``LAW`` for none (the law's); None
     keeps what its adoption, or the last record of its provisions, set."""
-    changes = ledger.store.read_topics(ledger.id, list(rulebook.STATUTE_CHANGES))
-    last = None
+    changes = [
+        parse_row(row).envelope
+        for row in ledger.store.read_topics(ledger.id, list(rulebook.STATUTE_CHANGES))
+    ]
+    # In force: the last adoption or repeal of the number effective by today, as the
+    # projection reads the statutes (by effective date); a change effective later is not yet.
+    today = date.today().isoformat()
+    of_number = sorted(
+        (env.effective, env.seq, env) for env in changes if env.payload.get("number") == number
+    )
+    current = [env for effective, _, env in of_number if effective <= today]
+    last = (current or [env for _, _, env in of_number] or [None])[-1]
     majority: str | None = None
-    for row in changes:
-        env = parse_row(row).envelope
-        if env.payload.get("number") == number:
-            last = env
-            majority = env.payload.get("amendment_majority")
-        elif last is not None and env.payload.get("adoption") == last.seq:
-            majority = env.payload.get("amendment_majority")
+    if last is not None:
+        majority = last.payload.get("amendment_majority")
+        for env in changes:
+            if env.seq > last.seq and env.payload.get("adoption") == last.seq:
+                majority = env.payload.get("amendment_majority")
     if last is None:
         raise InputError(
             "article", f"no article {number} in this ledger; record it with: ledger record article"
