@@ -209,7 +209,8 @@ def record_provisions(
         (env.effective, env.seq, env) for env in changes if env.payload.get("number") == number
     )
     current = [env for effective, _, env in of_number if effective <= today]
-    last = (current or [env for _, _, env in of_number] or [None])[-1]
+    candidates = current or [env for _, _, env in of_number]
+    last = candidates[-1] if candidates else None
     majority: str | None = None
     if last is not None:
         majority = last.payload.get("amendment_majority")
