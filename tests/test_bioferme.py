@@ -227,7 +227,7 @@ def test_report_fr(demo: Demo) -> None:
     )
     assert table["CO3"] == (
         "| CO3. Dividende au plus 6 % de la valeur nominale, net de précompte | article 33 "
-        "(événement 11); décisions : événements 42 | non respectée |"
+        "(événement 11); décision : événement 42 | non respectée |"
     )
     reviewed = section(text, "Le contrôle par l'organe d'administration")
     # Every condition but SE5, whose review is missing.

@@ -335,4 +335,5 @@ def test_public_names() -> None:
         "figure",
         "instant",
         "number",
+        "plural",
     ]

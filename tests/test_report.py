@@ -144,7 +144,9 @@ def test_every_figure_of_the_seed_is_in_the_french_report(demo: Path) -> None:
     assert len(rows) >= 60
     for row in rows:
         assert any(s in SEED for s in _seed_spellings(row["value"])), (row["name"], row["value"])
-        unit = model.messages("fr")["units"].get(row["unit"], row["unit"])
+        one = formatting.plural(row["value"], "fr") == "one"
+        units = model.messages("fr")["units_one" if one else "units"]
+        unit = units.get(row["unit"], row["unit"])
         phrase = formatting.figure(row["value"], unit, row["qualifier"] or None, "fr")
         assert f"- {row['label_fr']} : {phrase} (événement " in text, (row["name"], phrase)
 
@@ -216,9 +218,11 @@ def test_as_filed_is_unchanged_by_a_later_correction(
         "\n-- chiffre d'affaires atteint par l'entreprise partagée : plus de 198 millions "
         "d'euros (événement 37)" in diff
     )
+    # As known now, the line cites the correction and keeps the value first filed in view.
     assert (
         "\n+- chiffre d'affaires atteint par l'entreprise partagée : plus de "
-        "198\u202f500\u202f000\u00a0€ (événement 37)" in diff
+        "198\u202f500\u202f000\u00a0€ (événement 135, qui corrige l'événement 37 ; valeur "
+        "déposée d'abord : plus de 198 millions d'euros)" in diff
     )
 
 

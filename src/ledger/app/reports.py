@@ -4,11 +4,12 @@ arguments first (an ``InputError`` naming ``year``, ``lang``, ``format``…), th
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from ledger.chain.ledger import Ledger
+from ledger.chain.ledger import Ledger, parse_row
 from ledger.core import conditions, values
 from ledger.core import register as share_register
 from ledger.core.envelope import Entry
@@ -21,6 +22,7 @@ from ledger.reporting.documents import FORMATS, Produced
 
 __all__ = [
     "FORMATS",
+    "Checked",
     "Compliance",
     "Finding",
     "Produced",
@@ -114,9 +116,35 @@ def write(
     return documents.produce(ledger, values.year("year", year), lang, fmt, as_known_at)
 
 
-def check(ledger: Ledger, data: bytes) -> Produced:
-    """The report recomputed from the ledger, when ``data`` is it byte for byte."""
-    return documents.verify(ledger, data)
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A report file recomputed from its ledger, and whether it is the one the board adopted."""
+
+    produced: Produced
+    ledger: str
+    adoption: Entry | None  # the SpecialReportAdopted recording this very file's hash
+    adopted_other: list[Entry]  # adoptions of the same year recording another file
+
+
+def check(target: str, data: bytes, select: str | None = None) -> Checked:
+    """Recompute the report file ``data`` from the ledger its marker names (in the store at
+    ``target``; ``select`` overrides), and say whether the board adopted this very file.
+    Raises ``IntegrityError`` unless the file is the report recomputed, byte for byte."""
+    marker = documents.marker_of(data)
+    ledger = Ledger.open(target, read_only=True, select=select or str(marker["ledger"]))
+    try:
+        produced = documents.verify(ledger, data)
+        digest = hashlib.sha256(data).hexdigest()
+        same: list[Entry] = []
+        other: list[Entry] = []
+        for row in ledger.store.read_topics(ledger.id, ["SpecialReportAdopted"]):
+            entry = parse_row(row)
+            payload = entry.envelope.payload
+            if payload["year"] == marker["year"]:
+                (same if payload["document_sha256"] == digest else other).append(entry)
+        return Checked(produced, str(ledger.id), same[-1] if same else None, other)
+    finally:
+        ledger.close()
 
 
 def diff(ledger: Ledger, year: int, since: str, until: str | None = None, lang: str = "fr") -> str:

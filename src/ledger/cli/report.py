@@ -11,6 +11,7 @@ from ledger.cli.context import (
     AsKnownAtOption,
     KeyOption,
     LangOption,
+    Options,
     OutOption,
     cut,
     open_ledger,
@@ -58,12 +59,34 @@ def report_verify(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="A report file written by ledger report.")],
 ) -> None:
-    """Recompute a report from the ledger and say whether the file matches, byte for byte."""
+    """Recompute a report from the ledger and say whether the file matches, byte for byte, and
+    whether it is the one the board adopted (its hash recorded by SpecialReportAdopted).
+
+    The ledger is the one the file's marker names, in the store of --ledger (which may hold
+    many); --ledger-id overrides. Exit 0 when it matches, 1 when it does not (named)."""
     from ledger.app import reports
 
-    produced = reports.check(open_ledger(ctx, read_only=True), read_file(file, "FILE"))
-    p = produced.provenance
-    typer.echo(f"ok: {file} is the report recomputed from events 1..{p.size} (root {p.root})")
+    options: Options = ctx.obj
+    checked = reports.check(options.target, read_file(file, "FILE"), options.select)
+    p = checked.produced.provenance
+    typer.echo(
+        f"ok: {file} is the report recomputed from events 1..{p.size} of ledger "
+        f"{checked.ledger} (root {p.root})"
+    )
+    year = checked.produced.model["year"]
+    if checked.adoption is not None:
+        adoption = checked.adoption.envelope
+        typer.echo(
+            f"adopted: it is the report on {year} the board adopted at event {adoption.seq} "
+            f"(meeting {adoption.payload['meeting']})"
+        )
+    elif checked.adopted_other:
+        seqs = ", ".join(str(e.envelope.seq) for e in checked.adopted_other)
+        typer.echo(
+            f"not adopted: the board adopted another file as the report on {year} (event {seqs})"
+        )
+    else:
+        typer.echo(f"not adopted: no report on {year} is adopted in this ledger")
 
 
 @report_app.command("diff")

@@ -18,8 +18,8 @@ from ledger.core import catalogue, rulebook
 from ledger.core.catalogue import CORRECTIONS
 from ledger.core.envelope import Envelope
 from ledger.core.signers import Registry
-from ledger.errors import IntegrityError
-from ledger.projections.projection import Compliance, World, evaluate
+from ledger.errors import InputError, IntegrityError
+from ledger.projections.projection import Compliance, World, check_year, evaluate
 from ledger.tlog import checkpoint, note
 
 
@@ -40,6 +40,13 @@ def world(
         size = upto
     elif as_known_at is not None:
         size = ledger.known_at(as_known_at)
+        if size == 0 and ledger.size():
+            [first] = ledger.store.rows(ledger.id, [1])
+            raise InputError(
+                "as_known_at",
+                f"{as_known_at} is before the ledger's first event, recorded at "
+                f"{recorded_at(first.entry)}: nothing was known then",
+            )
     else:
         size = ledger.size()
     current = start or World()
@@ -109,4 +116,5 @@ def compliance(
 ) -> tuple[Compliance, bytes]:
     """The compliance of ``year`` and the tree root of the prefix it rests on."""
     folded = world(ledger, as_known_at)
+    check_year(folded, year)
     return evaluate(folded, year, as_known_at, lang=lang), ledger.tree().root(folded.size)

@@ -28,6 +28,7 @@ from ledger.core import rulebook
 from ledger.core.catalogue import CORRECTIONS, TRACKED
 from ledger.core.conditions import Condition, Rules, load
 from ledger.core.envelope import Envelope
+from ledger.errors import InputError
 
 STATUSES = ("met", "breached", "not_evidenced")
 
@@ -38,8 +39,9 @@ STATUSES = ("met", "breached", "not_evidenced")
 @dataclass
 class World:
     """The governance facts of a ledger prefix: tracked events by sequence number, each with its
-    current effective date and payload (corrections applied, retractions removed) and the seq of
-    the event that last set them (``recorded``: itself, or its latest correction)."""
+    current effective date and payload (corrections applied, retractions removed), the seq of
+    the event that last set them (``recorded``: itself, or its latest correction) and, once
+    corrected, the payload first filed (``filed``)."""
 
     size: int = 0
     last_recorded_at: str = ""
@@ -84,6 +86,8 @@ class World:
         elif env.type == "EventCorrected":
             target = self.events.get(env.payload["event"])
             if target is not None:
+                # What was first filed stays readable: a report shows a figure was corrected.
+                target.setdefault("filed", target["payload"])
                 target["payload"] = env.payload["replacement"]
                 target["effective"] = env.effective
                 target["recorded"] = env.seq
@@ -92,11 +96,13 @@ class World:
 
     def _keep_newest(self, env: Envelope) -> None:
         payload, effective, recorded = env.payload, env.effective, env.seq
+        filed: dict[str, Any] = {}
         if env.seq in self.settled:
             fate = self.settled[env.seq]
             if fate is None:
                 return
             payload, effective, recorded = fate
+            filed = {"filed": env.payload}
         key = (env.type, *(payload.get(name) for name in self.newest[env.type]))
         older = self._newest_at.get(key)
         if older is not None:
@@ -107,6 +113,7 @@ class World:
             "effective": effective,
             "payload": payload,
             "recorded": recorded,
+            **filed,
         }
 
     def recorded_after(self, seq: int) -> tuple[int, date] | None:
@@ -316,6 +323,37 @@ def evaluate(
         dataclasses.replace(c, late=tuple(s for s in c.evidence if s in marked)) for c in results
     )
     return Compliance(year, as_known_at, world.size, results, late)
+
+
+def check_year(world: World, year: int, rules: Rules | None = None) -> None:
+    """Whether ``year`` can be judged on ``world``: the rules have every parameter in force at
+    its end, and the ledger holds something about it or before; ``InputError`` naming
+    ``year`` when not (a year no one can answer for is bad input, not an empty report)."""
+    rules = rules or load()
+    end = date(year, 12, 31)
+    starts = {
+        name: min(p.valid_from for p in rules.parameters if p.name == name)
+        for name in sorted({p.name for p in rules.parameters})
+    }
+    for name, since in starts.items():
+        try:
+            rules.parameter(name, end)
+        except KeyError:
+            first = max(starts.values()).year
+            raise InputError(
+                "year",
+                f"{year} is before the compliance rules: {name} is in force from {since}; "
+                f"give a year from {first}",
+            ) from None
+    # The year an event is about: its ``year`` field (a figure, a review, a report), else the
+    # year it takes effect.
+    about = [e["payload"].get("year", int(e["effective"][:4])) for e in world.events.values()]
+    if about and year < min(about):
+        raise InputError(
+            "year",
+            f"the ledger holds nothing about {year}: its earliest event is about {min(about)}; "
+            f"give a year from {min(about)}",
+        )
 
 
 def late_entries(world: World, seqs: Iterable[int]) -> tuple[Late, ...]:

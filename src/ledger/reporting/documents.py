@@ -29,6 +29,7 @@ from ledger.core.envelope import Entry
 from ledger.core.keys import SigningKey
 from ledger.errors import InputError, IntegrityError
 from ledger.projections.projected import world
+from ledger.projections.projection import check_year
 from ledger.reporting import model
 from ledger.resources import data_dir
 
@@ -77,12 +78,16 @@ def render(content: dict[str, Any], fmt: str, provenance: model.Provenance) -> b
     marker = canonical.encode(provenance.marker(content["year"], content["lang"], fmt)).decode()
     template = "report.typ.j2" if fmt == "pdf" else f"report.{fmt}.j2"
     moment = _moment(provenance)
-    about = f"{content['enterprise']} — {content['year']}"
-    footer = f"{about} — {provenance.ledger} @ {provenance.size}"
+    m = content["m"]
+    # The footer and the PDF's title say whose report on which year, and how many events it
+    # rests on; the ledger's id is in the marker, for machines.
+    footer = str(m["footer"]).format(enterprise=content["enterprise"], number=content["number"],
+                                     year=content["year"], size=provenance.size)  # fmt: skip
+    pdf_title = f"{content['title']} — {content['enterprise']} — {content['year']}"
     text = (
         _environment(fmt)
         .get_template(template)
-        .render(**content, marker=marker, date=moment.date(), footer=footer)
+        .render(**content, marker=marker, date=moment.date(), footer=footer, pdf_title=pdf_title)
     )
     if fmt != "pdf":
         return text.encode()
@@ -122,6 +127,7 @@ def produce(
     if not verified:
         require_intact(verify_ledger(ledger.store, ledger.id))
     folded = world(ledger, as_known_at, upto=upto, start=model.new_world(), verified=True)
+    check_year(folded, year)
     provenance = model.Provenance(
         ledger=str(ledger.id),
         size=folded.size,

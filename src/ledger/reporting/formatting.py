@@ -28,7 +28,7 @@ from babel import Locale
 from babel.dates import format_date, format_time
 from babel.numbers import format_compact_decimal, format_currency, format_decimal
 
-__all__ = ["LOCALES", "amount", "date", "figure", "instant", "number"]
+__all__ = ["LOCALES", "amount", "date", "figure", "instant", "number", "plural"]
 
 LOCALES: Final[dict[str, str]] = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_GB"}
 
@@ -135,6 +135,13 @@ def figure(value: str, unit: str, qualifier: str | None, lang: str, *, compact: 
         )
     words = _compact(parsed, unit, lang, locale) if compact else None
     return prefixes[lang] + (words if words is not None else amount(value, unit, lang))
+
+
+def plural(value: str | int, lang: str) -> str:
+    """The CLDR plural category of ``value`` in ``lang`` (``one``, ``other``…): which form of a
+    word goes with it. French counts 0 and 1 (and 1,5) as ``one``, English and Dutch only 1."""
+    number = Decimal(value) if isinstance(value, str) else value
+    return str(_locale(lang).plural_form(number))
 
 
 def date(iso: str, lang: str) -> str:

@@ -103,6 +103,12 @@ class _Builder:
             self.cited.add(int(args["seq"]))
         return str(self.m[key]).format(**args)
 
+    def say_counted(self, key: str, count: int | str, **args: Any) -> str:
+        """``say`` in the form that goes with ``count``: ``{key}_one`` for CLDR's "one"."""
+        one = f"{key}_one"
+        chosen = one if one in self.m and formatting.plural(count, self.lang) == "one" else key
+        return self.say(chosen, **args)
+
     def date(self, iso: str) -> str:
         return formatting.date(iso, self.lang)
 
@@ -221,23 +227,17 @@ class _Builder:
         return any(e["payload"]["year"] == self.year for _, e in self.of("SpecialReportAdopted"))
 
     def conditions(self, result: Compliance) -> list[dict[str, Any]]:
+        """The condition table: the compliance projection's status of each, for this year and
+        instant, and the means that evidence it (articles, decisions)."""
         articles = {seq for seq, _ in self.of("StatuteArticleAdopted")}
         rows = []
         for c in result.conditions:
+            means = []
             if c.id in SELF_FULFILLED and not self.adopted():
                 # The report being written is the special report on its own year: "c'est le
-                # rôle du présent rapport", as the seed puts it, until it is adopted.
-                rows.append(
-                    {
-                        "id": c.id,
-                        "title": c.title,
-                        "status": "this_report",
-                        "status_label": self.m["status"]["this_report"],
-                        "means": [self.m["this_report"]],
-                    }
-                )
-                continue
-            means = []
+                # rôle du présent rapport", as the seed puts it; until the board adopts it,
+                # the condition stands as the projection says (not evidenced, or late).
+                means.append(self.m["this_report"])
             for seq in c.evidence:
                 if seq in articles:
                     means.append(
@@ -248,7 +248,9 @@ class _Builder:
             decisions = [s for s in c.evidence if s not in articles]
             if decisions:
                 self.cited.update(decisions)
-                means.append(self.say("decisions_ref", seqs=_seqs(decisions)))
+                means.append(
+                    self.say_counted("decisions_ref", len(decisions), seqs=_seqs(decisions))
+                )
             rows.append(
                 {
                     "id": c.id,
@@ -268,7 +270,11 @@ class _Builder:
                 continue
             evidence = p.get("evidence", [])
             self.cited.update(evidence)
-            extra = self.say("review_evidence", seqs=_seqs(evidence)) if evidence else ""
+            extra = (
+                self.say_counted("review_evidence", len(evidence), seqs=_seqs(evidence))
+                if evidence
+                else ""
+            )
             lines.append(
                 self.say(
                     "review",
@@ -313,9 +319,16 @@ class _Builder:
             if year != self.year:
                 continue
             label = p.get(f"label_{self.lang}") or p.get("label_fr") or p["name"]
-            unit = self.m["units"].get(p["unit"], p["unit"])
-            phrase = formatting.figure(p["value"], unit, p.get("qualifier"), self.lang)
-            line = self.say("figure_line", seq=seq, label=label, phrase=phrase)
+            phrase = self._phrase(p)
+            event = self.events[seq]
+            if event["recorded"] != seq:
+                # Cited by the correction that set it, the value first filed beside it.
+                filed = self._phrase(event["filed"])
+                line = self.say("figure_line_corrected", seq=event["recorded"], label=label,
+                                phrase=phrase, filed=filed, original=seq)  # fmt: skip
+                self.cited.add(event["recorded"])
+            else:
+                line = self.say("figure_line", seq=seq, label=label, phrase=phrase)
             lines.append(line + (self.m["late_mark"] if self.world.late(seq) else ""))
         series: dict[str, list[tuple[int, dict[str, Any]]]] = {}
         for (year, name), (_, p) in sorted(latest.items()):
@@ -341,6 +354,12 @@ class _Builder:
             )
         return lines, svgs
 
+    def _phrase(self, p: dict[str, Any]) -> str:
+        one = formatting.plural(p["value"], self.lang) == "one"
+        units = self.m["units_one"] if one else self.m["units"]
+        unit = units.get(p["unit"], p["unit"])
+        return formatting.figure(p["value"], unit, p.get("qualifier"), self.lang)
+
     def late(self) -> list[str]:
         """The events the report cites that were recorded late (``projection.late_entries``)."""
         return [
@@ -360,13 +379,19 @@ class _Builder:
         lines = []
         for c in result.conditions:
             for f in c.findings:
-                if f.code == "report_missing" and not self.adopted():
-                    continue  # this very report answers it (see conditions)
                 text = finding_text(f, self.lang)
                 # A finding of something missing has no event to point at (seq 0).
                 line = "finding_line" if f.seq else "finding_line_unplaced"
                 lines.append(self.say(line, seq=f.seq, condition=c.id, text=text))
         return lines
+
+    def findings_none(self, result: Compliance) -> str:
+        """What the findings section says when there is none: that every condition is met,
+        or which the ledger does not evidence (no finding is not compliance)."""
+        unproven = [c.id for c in result.conditions if c.status != "met"]
+        if not unproven:
+            return str(self.m["findings_none"])
+        return self.say("findings_none_unproven", ids=", ".join(unproven))
 
     def provenance_text(self) -> str:
         p = self.provenance
@@ -410,6 +435,7 @@ def build(world: World, year: int, lang: str, provenance: Provenance) -> dict[st
         "figures": figures,
         "charts": svgs,
         "findings": b.findings(result),
+        "findings_none": b.findings_none(result),
         "provenance": b.provenance_text(),
         "compliance": result,
     }
